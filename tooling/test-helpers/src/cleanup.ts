@@ -1,0 +1,72 @@
+// Everything a test launches or creates is registered here, so one call (afterEach/afterAll) or the
+// process's exit removes it: no orphan QEMU or daemon processes, no temp dirs left behind.
+import type { ChildProcess } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+
+type Cleanup = () => Promise<void>;
+
+const cleanups = new Set<Cleanup>();
+const liveProcs = new Set<ChildProcess>();
+const liveDirs = new Set<string>();
+let exitHookInstalled = false;
+
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  // Last resort if the test forgot cleanupAll(): synchronous work only in an exit handler.
+  process.once('exit', () => {
+    for (const p of liveProcs) {
+      try {
+        p.kill('SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+    for (const d of liveDirs) rmSync(d, { recursive: true, force: true });
+  });
+}
+
+/** Register an async cleanup; returns a function that unregisters it. */
+export function onCleanup(fn: Cleanup): () => void {
+  installExitHook();
+  cleanups.add(fn);
+  return () => cleanups.delete(fn);
+}
+
+export function trackProcess(p: ChildProcess): void {
+  installExitHook();
+  liveProcs.add(p);
+  p.once('exit', () => liveProcs.delete(p));
+}
+
+export function trackDir(dir: string): void {
+  installExitHook();
+  liveDirs.add(dir);
+}
+
+/** Runs every registered cleanup (latest first), kills leftover processes and removes temp dirs. */
+export async function cleanupAll(): Promise<void> {
+  const fns = [...cleanups].reverse();
+  cleanups.clear();
+  const errors: unknown[] = [];
+  for (const fn of fns) {
+    try {
+      await fn();
+    } catch (err) {
+      errors.push(err);
+    }
+  }
+  for (const p of liveProcs) {
+    if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
+  }
+  const dirs = [...liveDirs];
+  liveDirs.clear();
+  await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
+  if (errors.length > 0) throw new AggregateError(errors, `cleanupAll: ${errors.length} cleanup(s) failed`);
+}
+
+/** Number of launched processes still running (tests assert 0 after cleanup). */
+export function liveProcessCount(): number {
+  return liveProcs.size;
+}
