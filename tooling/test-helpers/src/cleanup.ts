@@ -47,6 +47,20 @@ export function trackDir(dir: string): void {
 
 /** Runs every registered cleanup (latest first), kills leftover processes and removes temp dirs. */
 export async function cleanupAll(): Promise<void> {
+  try {
+    await cleanupVms();
+  } finally {
+    const dirs = [...liveDirs];
+    liveDirs.clear();
+    await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
+  }
+}
+
+/**
+ * Like cleanupAll() but keeps temp dirs: for afterEach when a beforeAll made files (e.g. a stream) that
+ * later tests still read; call cleanupAll() in afterAll.
+ */
+export async function cleanupVms(): Promise<void> {
   const fns = [...cleanups].reverse();
   cleanups.clear();
   const errors: unknown[] = [];
@@ -60,10 +74,7 @@ export async function cleanupAll(): Promise<void> {
   for (const p of liveProcs) {
     if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
   }
-  const dirs = [...liveDirs];
-  liveDirs.clear();
-  await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
-  if (errors.length > 0) throw new AggregateError(errors, `cleanupAll: ${errors.length} cleanup(s) failed`);
+  if (errors.length > 0) throw new AggregateError(errors, `cleanupVms: ${errors.length} cleanup(s) failed`);
 }
 
 /** Number of launched processes still running (tests assert 0 after cleanup). */
