@@ -1,0 +1,94 @@
+import { readFileSync } from 'node:fs';
+import { gunzipSync } from 'node:zlib';
+import { describe, expect, it } from 'vitest';
+import { xbzrleDecode } from './decode.js';
+import { xbzrleEncode } from './encode.js';
+
+const VECTORS = '/work/shared/xbzrle/xbzrle-qemu-vectors.bin.gz';
+
+interface Vector { index: number; pageSize: number; old: Uint8Array; neu: Uint8Array; encLen: number; enc: Uint8Array }
+
+/** Reads the XBZV1 file (format in /work/shared/xbzrle/README.md). */
+function loadVectors(): Vector[] {
+  const raw = gunzipSync(readFileSync(VECTORS));
+  const dv = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
+  const magic = Buffer.from(raw.subarray(0, 8));
+  if (!magic.equals(Buffer.from('XBZV1\0\0\0', 'latin1'))) throw new Error(`bad magic ${magic.toString('hex')}`);
+  const count = dv.getUint32(8, true);
+  const out: Vector[] = [];
+  let o = 12;
+  for (let index = 0; index < count; index++) {
+    const pageSize = dv.getUint32(o, true); o += 4;
+    const old = raw.subarray(o, o + pageSize); o += pageSize;
+    const neu = raw.subarray(o, o + pageSize); o += pageSize;
+    const encLen = dv.getInt32(o, true); o += 4;
+    const n = Math.max(encLen, 0);
+    const enc = raw.subarray(o, o + n); o += n;
+    out.push({ index, pageSize, old, neu, encLen, enc });
+  }
+  if (o !== raw.length) throw new Error(`trailing ${raw.length - o} bytes after ${count} vectors`);
+  return out;
+}
+
+const vectors = loadVectors();
+
+function hex(b: Uint8Array): string {
+  return Buffer.from(b).toString('hex');
+}
+
+describe('QEMU XBZRLE vectors (XBZV1)', () => {
+  it('has the 3059 vectors the README describes', () => {
+    expect(vectors.length).toBe(3059);
+    expect(vectors.filter((v) => v.encLen === 0).length).toBe(16);
+    expect(vectors.filter((v) => v.encLen === -1).length).toBe(305);
+    expect(vectors.filter((v) => v.encLen === 4096).length).toBe(10);
+  });
+
+  it('decode(old, enc) gives new for every vector with enc_len >= 0', () => {
+    const page = new Uint8Array(4096 + 64);
+    const bad: number[] = [];
+    for (const v of vectors) {
+      if (v.encLen < 0) continue;
+      page.fill(0xa5);
+      page.set(v.old, 32);
+      const end = xbzrleDecode(v.enc, 0, v.encLen, page, 32, v.pageSize);
+      const ok = Buffer.from(page.subarray(32, 32 + v.pageSize)).equals(v.neu) &&
+        page.subarray(0, 32).every((b) => b === 0xa5) && page.subarray(32 + v.pageSize).every((b) => b === 0xa5);
+      // the return value is the end of the last change
+      let last = 0;
+      for (let k = 0; k < v.pageSize; k++) if (v.old[k] !== v.neu[k]) last = k + 1;
+      if (!ok || end !== last) bad.push(v.index);
+    }
+    expect(bad).toEqual([]);
+  });
+
+  it('encode(old, new) gives QEMU\'s bytes exactly, and -1 exactly where QEMU overflows', () => {
+    const out = new Uint8Array(8192);
+    const bad: string[] = [];
+    for (const v of vectors) {
+      out.fill(0);
+      const r = xbzrleEncode(v.old, 0, v.neu, 0, v.pageSize, out, 0, v.pageSize);
+      if (r !== v.encLen) { bad.push(`#${v.index}: got ${r}, QEMU ${v.encLen}`); continue; }
+      if (r > 0 && hex(out.subarray(0, r)) !== hex(v.enc)) bad.push(`#${v.index}: bytes differ`);
+      if (out.subarray(v.pageSize).some((b) => b !== 0)) bad.push(`#${v.index}: wrote past the output limit`);
+    }
+    expect(bad).toEqual([]);
+  });
+
+  it('gives the same answers for unaligned and differently aligned pages (byte paths)', () => {
+    const out = new Uint8Array(4100);
+    const bad: number[] = [];
+    const oldB = new Uint8Array(4096 + 16);
+    const newB = new Uint8Array(4096 + 16);
+    for (const v of vectors) {
+      if (v.index % 3 !== 0) continue;
+      const oo = 1 + (v.index % 7);
+      const no = v.index % 5;
+      oldB.set(v.old, oo);
+      newB.set(v.neu, no);
+      const r = xbzrleEncode(oldB, oo, newB, no, v.pageSize, out, 3, v.pageSize);
+      if (r !== v.encLen || (r > 0 && hex(out.subarray(3, 3 + r)) !== hex(v.enc))) bad.push(v.index);
+    }
+    expect(bad).toEqual([]);
+  });
+});
