@@ -1,0 +1,223 @@
+import type { DirtyBitmap as DirtyBitmapType } from '../memory/dirty-bitmap.js';
+import { DirtyBitmap } from '../memory/dirty-bitmap.js';
+import { PAGE_SIZE } from '../memory/constants.js';
+import type { GuestRam } from '../memory/guest-ram.js';
+import { isZeroPage } from '../memory/zero-page.js';
+import {
+  GLOBALSTATE_RUNSTATE_SIZE,
+  GLOBALSTATE_SECTION,
+  RAM_SECTION,
+  RUN_STATES,
+  TIMER_BODY_SIZE,
+  TIMER_SECTION,
+} from '../wire/constants.js';
+import { StreamWriter } from '../wire/stream-writer.js';
+import type { MigrationSaver } from './migration-saver.js';
+import { machineNoneVmdesc } from './vmdesc.js';
+
+export interface SavevmSaverOptions {
+  /** Machine type written in CONFIGURATION (the target checks it), e.g. `none`. */
+  readonly machine: string;
+  readonly ram: GuestRam;
+  /**
+   * Where the guest's writes are recorded: one bitmap per RAM block (same order as `ram.blocks`), or one
+   * bitmap over all blocks numbered in order (`ram.firstPage`). The saver clears the bits it harvests.
+   */
+  readonly dirty: DirtyBitmapType | readonly DirtyBitmapType[];
+  /** Only 4096 (x86 TARGET_PAGE_SIZE) is supported. */
+  readonly pageSize?: number;
+  /** Output chunk size; 1 MiB by default. */
+  readonly chunkSize?: number;
+}
+
+type Phase = 'new' | 'active' | 'completed';
+
+/**
+ * The source side of a QEMU 7.2 `-machine none` migration stream: the `ram` section (iterative) plus
+ * `timer` and `globalstate`, framed as savevm does. Pure: it writes into output chunks that the
+ * caller takes with `drainOutput()`.
+ */
+export class SavevmSaver implements MigrationSaver {
+  private readonly machine: string;
+  private readonly ram: GuestRam;
+  private readonly dirtyPerBlock: readonly DirtyBitmapType[] | undefined;
+  private readonly dirtyAll: DirtyBitmapType | undefined;
+  private readonly toSend: DirtyBitmapType[];
+  private readonly writer: StreamWriter;
+  private phase: Phase = 'new';
+  private synced = false;
+  private toSendCount = 0;
+  /** Where the next iterate() resumes scanning. */
+  private cursorBlock = 0;
+  private cursorPage = 0;
+  /** Block of the last page record written (CONTINUE when the next page is in it), across sections. */
+  private lastSentBlock = -1;
+
+  /** Counters for query-migrate. */
+  normalPages = 0;
+  zeroPages = 0;
+  dirtySyncCount = 0;
+
+  constructor(options: SavevmSaverOptions) {
+    if ((options.pageSize ?? PAGE_SIZE) !== PAGE_SIZE) {
+      throw new RangeError(`page size ${options.pageSize} is not supported (only ${PAGE_SIZE})`);
+    }
+    this.machine = options.machine;
+    this.ram = options.ram;
+    const blocks = options.ram.blocks;
+    if (Array.isArray(options.dirty)) {
+      const list = options.dirty as readonly DirtyBitmapType[];
+      if (list.length !== blocks.length) {
+        throw new RangeError(`${list.length} dirty bitmaps for ${blocks.length} RAM blocks`);
+      }
+      list.forEach((d, i) => {
+        if (d.pages !== blocks[i]!.usedLength / PAGE_SIZE) {
+          throw new RangeError(`dirty bitmap ${i} covers ${d.pages} pages, block ${blocks[i]!.idstr} has ${blocks[i]!.usedLength / PAGE_SIZE}`);
+        }
+      });
+      this.dirtyPerBlock = list;
+    } else {
+      const d = options.dirty as DirtyBitmapType;
+      if (d.pages !== options.ram.totalPages) {
+        throw new RangeError(`dirty bitmap covers ${d.pages} pages, guest RAM has ${options.ram.totalPages}`);
+      }
+      this.dirtyAll = d;
+    }
+    this.toSend = blocks.map((b) => new DirtyBitmap(b.usedLength / PAGE_SIZE));
+    this.writer = new StreamWriter(options.chunkSize);
+  }
+
+  /** Stream bytes produced so far (query-migrate ram.transferred). */
+  get transferredBytes(): number {
+    return this.writer.bytesWritten;
+  }
+
+  /** Bytes of page data sent as PAGE records (query-migrate ram.normal-bytes). */
+  get normalBytes(): number {
+    return this.normalPages * PAGE_SIZE;
+  }
+
+  /** query-migrate ram.remaining. */
+  get remainingBytes(): number {
+    return this.pendingBytes();
+  }
+
+  setup(): void {
+    if (this.phase !== 'new') throw new Error('SavevmSaver.setup() called twice');
+    const w = this.writer;
+    w.header();
+    w.configuration(this.machine);
+    w.sectionStart(RAM_SECTION.sectionId, RAM_SECTION.idstr, RAM_SECTION.instanceId, RAM_SECTION.version);
+    w.ramMemSize(this.ram.blocks);
+    w.ramEos();
+    w.footer(RAM_SECTION.sectionId);
+    this.phase = 'active';
+  }
+
+  /**
+   * Moves the guest's dirty bits into the set still to send. The first sync selects every page (the
+   * bulk pass) and clears what the bitmaps had recorded so far.
+   */
+  syncDirty(): void {
+    const blocks = this.ram.blocks;
+    const first = !this.synced;
+    let added = 0;
+    for (let i = 0; i < blocks.length; i++) {
+      const dest = this.toSend[i]!;
+      if (this.dirtyPerBlock) added += this.dirtyPerBlock[i]!.moveInto(dest);
+      else added += this.dirtyAll!.moveRangeInto(this.ram.firstPage[i]!, dest.pages, dest, 0);
+      if (first) dest.setAll();
+    }
+    this.toSendCount = first ? this.ram.totalPages : this.toSendCount + added;
+    this.synced = true;
+    this.dirtySyncCount++;
+  }
+
+  pendingBytes(): number {
+    return this.synced ? this.toSendCount * PAGE_SIZE : this.ram.totalBytes;
+  }
+
+  /**
+   * Writes one SECTION_PART of ram with pages from the to-send set until `maxBytes` is reached or the
+   * set is empty. Writes nothing and returns 0 when there is nothing to send. Before the first
+   * syncDirty() it performs it (all pages are due anyway).
+   */
+  iterate(maxBytes: number): number {
+    this.requireActive('iterate');
+    if (!this.synced) this.syncDirty();
+    if (this.toSendCount === 0) return 0;
+    const w = this.writer;
+    const start = w.bytesWritten;
+    w.sectionPart(RAM_SECTION.sectionId);
+    const limit = start + maxBytes;
+    while (this.toSendCount > 0 && w.bytesWritten < limit) this.sendNextPage();
+    w.ramEos();
+    w.footer(RAM_SECTION.sectionId);
+    return w.bytesWritten - start;
+  }
+
+  complete(runstate: string): void {
+    this.requireActive('complete');
+    if (!RUN_STATES.has(runstate)) throw new RangeError(`unknown runstate '${runstate}'`);
+    this.syncDirty();
+    const w = this.writer;
+    w.sectionEnd(RAM_SECTION.sectionId);
+    while (this.toSendCount > 0) this.sendNextPage();
+    w.ramEos();
+    w.footer(RAM_SECTION.sectionId);
+
+    w.sectionFull(TIMER_SECTION.sectionId, TIMER_SECTION.idstr, TIMER_SECTION.instanceId, TIMER_SECTION.version);
+    w.bytes(new Uint8Array(TIMER_BODY_SIZE)); // cpu_ticks_offset, unused, cpu_clock_offset: no clock is modelled
+    w.footer(TIMER_SECTION.sectionId);
+
+    const gs = new Uint8Array(4 + GLOBALSTATE_RUNSTATE_SIZE);
+    const name = Buffer.from(runstate, 'latin1');
+    new DataView(gs.buffer).setUint32(0, name.length + 1);
+    gs.set(name, 4);
+    w.sectionFull(GLOBALSTATE_SECTION.sectionId, GLOBALSTATE_SECTION.idstr, GLOBALSTATE_SECTION.instanceId, GLOBALSTATE_SECTION.version);
+    w.bytes(gs);
+    w.footer(GLOBALSTATE_SECTION.sectionId);
+
+    w.eof();
+    w.vmdesc(machineNoneVmdesc());
+    this.phase = 'completed';
+  }
+
+  drainOutput(): Uint8Array[] {
+    return this.writer.drain();
+  }
+
+  private requireActive(what: string): void {
+    if (this.phase === 'new') throw new Error(`SavevmSaver.${what}() before setup()`);
+    if (this.phase === 'completed') throw new Error(`SavevmSaver.${what}() after complete()`);
+  }
+
+  /** Takes the next page of the to-send set (round robin from the cursor) and writes it. Requires toSendCount > 0. */
+  private sendNextPage(): void {
+    const blocks = this.ram.blocks;
+    let bi = this.cursorBlock;
+    let bitmap = this.toSend[bi]!;
+    let page = bitmap.nextSet(this.cursorPage);
+    while (page < 0) {
+      bi = bi + 1 === blocks.length ? 0 : bi + 1;
+      bitmap = this.toSend[bi]!;
+      page = bitmap.nextSet(0);
+    }
+    bitmap.words[page >>> 5] = bitmap.words[page >>> 5]! & ~(1 << (page & 31));
+    this.toSendCount--;
+    this.cursorBlock = bi;
+    this.cursorPage = page + 1;
+
+    const block = blocks[bi]!;
+    const offset = page * PAGE_SIZE;
+    const same = bi === this.lastSentBlock;
+    if (isZeroPage(block.bytes, offset)) {
+      this.writer.ramZero(block.idstr, same, offset, 0);
+      this.zeroPages++;
+    } else {
+      this.writer.ramPage(block.idstr, same, offset, block.bytes, offset);
+      this.normalPages++;
+    }
+    this.lastSentBlock = bi;
+  }
+}
