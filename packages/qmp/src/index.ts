@@ -1,1 +1,17 @@
-export {};
+export * from './errors.js';
+export * from './events.js';
+export * from './qapi.js';
+export * from './commands/define.js';
+export * from './commands/types.js';
+export * from './commands/registry.js';
+export { VersionInfoSchema, type VersionInfo } from './commands/query-version.js';
+export { StatusInfoSchema, type StatusInfo } from './commands/query-status.js';
+export { MigrateArgs } from './commands/migrate.js';
+export { MigrateIncomingArgs } from './commands/migrate-incoming.js';
+export { MigrateSetCapabilitiesArgs } from './commands/migrate-set-capabilities.js';
+export { PmemsaveArgs } from './commands/pmemsave.js';
+export { HumanMonitorCommandArgs } from './commands/human-monitor-command.js';
+export * from './wire/endpoint.js';
+export * from './wire/framing.js';
+export * from './wire/messages.js';
+export * from './client.js';
