@@ -55,6 +55,11 @@ export class SavevmSaver implements MigrationSaver {
 
   /** Counters for query-migrate. */
   normalPages = 0;
+  /**
+   * RAM bytes counted as QEMU 7.2 counts ram.transferred: page records (header, idstr, data) and the EOS
+   * of each iterate/complete; not the file header, section framing, MEM_SIZE or device sections.
+   */
+  ramTransferredBytes = 0;
   zeroPages = 0;
   dirtySyncCount = 0;
 
@@ -87,8 +92,13 @@ export class SavevmSaver implements MigrationSaver {
     this.writer = new StreamWriter(options.chunkSize);
   }
 
-  /** Stream bytes produced so far (query-migrate ram.transferred). */
+  /** query-migrate ram.transferred (see ramTransferredBytes). */
   get transferredBytes(): number {
+    return this.ramTransferredBytes;
+  }
+
+  /** Every stream byte produced so far, framing and device sections included. */
+  get streamBytes(): number {
     return this.writer.bytesWritten;
   }
 
@@ -151,7 +161,7 @@ export class SavevmSaver implements MigrationSaver {
     w.sectionPart(RAM_SECTION.sectionId);
     const limit = start + maxBytes;
     while (this.toSendCount > 0 && w.bytesWritten < limit) this.sendNextPage();
-    w.ramEos();
+    this.ramTransferredBytes += w.ramEos();
     w.footer(RAM_SECTION.sectionId);
     return w.bytesWritten - start;
   }
@@ -163,7 +173,7 @@ export class SavevmSaver implements MigrationSaver {
     const w = this.writer;
     w.sectionEnd(RAM_SECTION.sectionId);
     while (this.toSendCount > 0) this.sendNextPage();
-    w.ramEos();
+    this.ramTransferredBytes += w.ramEos();
     w.footer(RAM_SECTION.sectionId);
 
     w.sectionFull(TIMER_SECTION.sectionId, TIMER_SECTION.idstr, TIMER_SECTION.instanceId, TIMER_SECTION.version);
@@ -212,10 +222,10 @@ export class SavevmSaver implements MigrationSaver {
     const offset = page * PAGE_SIZE;
     const same = bi === this.lastSentBlock;
     if (isZeroPage(block.bytes, offset)) {
-      this.writer.ramZero(block.idstr, same, offset, 0);
+      this.ramTransferredBytes += this.writer.ramZero(block.idstr, same, offset, 0);
       this.zeroPages++;
     } else {
-      this.writer.ramPage(block.idstr, same, offset, block.bytes, offset);
+      this.ramTransferredBytes += this.writer.ramPage(block.idstr, same, offset, block.bytes, offset);
       this.normalPages++;
     }
     this.lastSentBlock = bi;

@@ -140,6 +140,11 @@ export class StreamReader {
     return this.consumed + this.tailLen;
   }
 
+  /** Bytes of a partial record held until more input comes (at most one record). */
+  get bufferedBytes(): number {
+    return this.tailLen;
+  }
+
   /** Absolute stream offset of the record being parsed (valid inside a callback). */
   get recordOffset(): number {
     return this.consumed;
