@@ -13,8 +13,12 @@ export const XBZRLE_MAX_RUN = 0x3fff;
 
 /** Run copies longer than this are deferred until the page is known to fit (then done natively). */
 const DEFER_MIN = 24;
-/** Zero runs longer than this many bytes try a native compare of the whole rest of the page. */
-const NATIVE_SKIP_AFTER = 512;
+/**
+ * A first zero run (from page offset 0) longer than this many bytes tries one native compare (memcmp)
+ * of the rest of the page: identical pages then cost ~one memcmp. Later runs never do (measured: on
+ * sparse pages the failed compares cost more than they save).
+ */
+const NATIVE_SKIP_AFTER = 1024;
 
 const oldV = new BufferViews();
 const newV = new BufferViews();
@@ -69,9 +73,11 @@ export function xbzrleEncode(
   const oU8 = oldV.u8;
   const nU8 = newV.u8;
   // Word compares need both pages at the same alignment modulo 4 (QEMU needs 8-byte alignment).
-  const o32 = ((oA - nA) & 3) === 0 ? oldV.i32 : null;
+  // (and int32 arithmetic on word indices: pages below 2 GiB into their buffers; beyond, bytes only).
+  const wordsOk = ((oA - nA) & 3) === 0 && oA + p < 0x7fffffff && nA + p < 0x7fffffff;
+  const o32 = wordsOk ? oldV.i32 : null;
   const n32 = o32 === null ? null : newV.i32;
-  const wordDelta = (nA - oA) / 4; // n32 index = o32 index + wordDelta (same alignment)
+  const wordDelta = wordsOk ? (nA - oA) >> 2 : 0; // n32 index = o32 index + wordDelta
   if (jobs.length < 3 * ((p >> 1) + 2)) jobs = new Int32Array(3 * ((p >> 1) + 2));
   let nJobs = 0;
 
@@ -85,18 +91,18 @@ export function xbzrleEncode(
     if (o32 !== null && n32 !== null) {
       while (i < p && ((oA + i) & 3) !== 0 && oU8[oA + i] === nU8[nA + i]) i++;
       if (i < p && ((oA + i) & 3) === 0) {
-        let w = (oA + i) / 4; // exact: aligned
-        const wEnd = Math.floor((oA + p) / 4); // words wholly inside the page: [w, wEnd)
-        let tried = false;
+        let w = (oA + i) >> 2;
+        const wEnd = (oA + p) >> 2; // words wholly inside the page: [w, wEnd)
+        let tried = zs !== 0;
         for (;;) {
           // 4 words per step while possible
           while (w + 4 <= wEnd &&
             ((o32[w]! ^ n32[w + wordDelta]!) | (o32[w + 1]! ^ n32[w + 1 + wordDelta]!) |
              (o32[w + 2]! ^ n32[w + 2 + wordDelta]!) | (o32[w + 3]! ^ n32[w + 3 + wordDelta]!)) === 0) {
             w += 4;
-            if (!tried && (w * 4) - oA - zs >= NATIVE_SKIP_AFTER && (oA + p) - (w * 4) >= 1024) {
+            if (!tried && (w << 2) - oA >= NATIVE_SKIP_AFTER && (oA + p) - (w << 2) >= 1024) {
               tried = true;
-              const from = (w * 4) - oA;
+              const from = (w << 2) - oA;
               if (oldBuf.buffer !== cmpOld.ab || cmpOld.u8.length < oA + p) refreshViews(cmpOld, oldBuf.buffer);
               if (newBuf.buffer !== cmpNew.ab || cmpNew.u8.length < nA + p) refreshViews(cmpNew, newBuf.buffer);
               if (cmpOld.buf.compare(cmpNew.buf, nA + from, nA + p, oA + from, oA + p) === 0) {
@@ -108,13 +114,13 @@ export function xbzrleEncode(
           if (w >= wEnd) break;
           const x = o32[w]! ^ n32[w + wordDelta]!;
           if (x !== 0) {
-            i = (w * 4) - oA + firstSetByte(x);
+            i = (w << 2) - oA + firstSetByte(x);
             break;
           }
           w++;
         }
         if (w >= wEnd) {
-          i = (wEnd * 4) - oA;
+          i = (wEnd << 2) - oA;
           while (i < p && oU8[oA + i] === nU8[nA + i]) i++;
         }
       }
@@ -138,24 +144,24 @@ export function xbzrleEncode(
     if (o32 !== null && n32 !== null) {
       while (i < p && ((oA + i) & 3) !== 0 && oU8[oA + i] !== nU8[nA + i]) i++;
       if (i < p && ((oA + i) & 3) === 0) {
-        let w = (oA + i) / 4; // exact: aligned
-        const wEnd = Math.floor((oA + p) / 4);
+        let w = (oA + i) >> 2;
+        const wEnd = (oA + p) >> 2;
         for (; w < wEnd; w++) {
           const x = o32[w]! ^ n32[w + wordDelta]!;
           // a zero byte of x is an equal byte; the lowest flagged byte is the first zero byte
           const z = (x - 0x01010101) & ~x & 0x80808080;
           if (z !== 0) {
             if (LITTLE_ENDIAN) {
-              i = (w * 4) - oA + ((31 - Math.clz32(z & -z)) >> 3);
+              i = (w << 2) - oA + ((31 - Math.clz32(z & -z)) >> 3);
             } else {
-              i = (w * 4) - oA;
+              i = (w << 2) - oA;
               while (oU8[oA + i] !== nU8[nA + i]) i++;
             }
             break;
           }
         }
         if (w >= wEnd) {
-          i = (wEnd * 4) - oA;
+          i = (wEnd << 2) - oA;
           while (i < p && oU8[oA + i] !== nU8[nA + i]) i++;
         }
       }
