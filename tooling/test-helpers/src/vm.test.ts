@@ -6,7 +6,7 @@ import { sha256File, tmpDir } from './files.js';
 import { fillRamFile } from './fill.js';
 import { startMigration } from './migrate.js';
 import { QEMU_SKIP_MESSAGE, requireQemu } from './qemu.js';
-import { launchVm, vmArgv } from './vm.js';
+import { VmStartError, launchVm, vmArgv } from './vm.js';
 
 describe('vmArgv', () => {
   it('builds the QEMU-shaped argv', () => {
@@ -43,9 +43,11 @@ describe.skipIf(!hasQemu)(`launchVm with QEMU (${hasQemu ? 'present' : QEMU_SKIP
   });
 
   it('reports a start failure with the stderr text', async () => {
-    await expect(launchVm({ kind: 'qemu', ramMiB: 16, extraArgs: ['-no-such-option'] })).rejects.toThrow(
-      /no-such-option/,
-    );
+    const err = await launchVm({ kind: 'qemu', ramMiB: 16, extraArgs: ['-no-such-option'] }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(VmStartError);
+    // QEMU's own complaint, captured from its stderr (not just our argv echoed back).
+    expect((err as VmStartError).stderr).toMatch(/invalid option/);
+    expect((err as VmStartError).message).toMatch(/exited before QMP answered/);
   });
 
   it('cleanupAll kills what the test left running and removes its dir', async () => {
