@@ -23,7 +23,7 @@ export const eventSchemas = {
 export type EventName = keyof typeof eventSchemas;
 export type EventData<E extends EventName> = z.output<(typeof eventSchemas)[E]>;
 /** Events whose data is empty: QEMU leaves the `data` member out for them. */
-export type EventsWithoutData = { [E in EventName]: keyof EventData<E> extends never ? E : never }[EventName];
+export type EventsWithoutData = { [E in EventName]: [EventData<E>] extends [Record<string, never>] ? E : never }[EventName];
 
 export interface QmpTimestamp {
   seconds: number;

@@ -15,3 +15,4 @@ export * from './wire/endpoint.js';
 export * from './wire/framing.js';
 export * from './wire/messages.js';
 export * from './client.js';
+export * from './server.js';

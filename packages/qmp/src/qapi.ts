@@ -147,8 +147,12 @@ export function describeArgumentError(error: z.ZodError): string {
       return `Invalid parameter type for '${name}', expected: ${String(token['expected'])}`;
     case 'expects':
       return `Parameter '${name}' expects ${String(token['what'])}`;
-    case 'badenum':
-      return `Parameter '${name}' does not accept value '${String(token['value'])}'`;
+    case 'badenum': {
+      // QEMU names a bad enum value by the member's own name, not its full path ('null' inside a list).
+      const last = path[path.length - 1];
+      const short = typeof last === 'string' ? last : 'null';
+      return `Parameter '${short}' does not accept value '${String(token['value'])}'`;
+    }
     case 'unexpected': {
       const key = String(token['key']);
       return `Parameter '${name === '' ? key : `${name}.${key}`}' is unexpected`;

@@ -11,8 +11,6 @@ export interface CommandDefinition<N extends string = string, A extends z.ZodTyp
   readonly legacy?: boolean;
 }
 
-export function defineCommand<const N extends string, A extends z.ZodType, R extends z.ZodType>(
-  def: CommandDefinition<N, A, R>,
-): CommandDefinition<N, A, R> {
+export function defineCommand<const D extends CommandDefinition>(def: D): D {
   return def;
 }

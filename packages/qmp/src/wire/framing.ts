@@ -4,6 +4,8 @@
  */
 export class LineTooLongError extends Error {
   override readonly name = 'LineTooLongError';
+  /** Lines completed in the same chunk before the long one, still to be processed. */
+  lines: string[] = [];
   constructor(readonly limit: number) {
     super(`QMP input line exceeds ${limit} bytes`);
   }
@@ -25,7 +27,7 @@ export class LineDecoder {
       const nl = chunk.indexOf(0x0a, start);
       if (nl < 0) break;
       const len = this.partBytes + (nl - start);
-      if (len > this.maxLineBytes) throw new LineTooLongError(this.maxLineBytes);
+      if (len > this.maxLineBytes) throw this.overflow(lines);
       let line: Buffer = chunk.subarray(start, nl);
       if (this.parts.length > 0) {
         this.parts.push(line);
@@ -41,10 +43,18 @@ export class LineDecoder {
     if (start < chunk.length) {
       const rest = chunk.subarray(start);
       this.partBytes += rest.length;
-      if (this.partBytes > this.maxLineBytes) throw new LineTooLongError(this.maxLineBytes);
+      if (this.partBytes > this.maxLineBytes) throw this.overflow(lines);
       this.parts.push(rest);
     }
     return lines;
+  }
+
+  private overflow(lines: string[]): LineTooLongError {
+    this.parts = [];
+    this.partBytes = 0;
+    const err = new LineTooLongError(this.maxLineBytes);
+    err.lines = lines;
+    return err;
   }
 
   /** Bytes held of a line not yet ended by a newline. */

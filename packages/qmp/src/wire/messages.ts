@@ -43,8 +43,11 @@ export type RequestCheck =
   | { ok: true; request: QmpRequest }
   | { ok: false; desc: string; hasId: boolean; id: unknown };
 
-/** QEMU 7.2's checks of a parsed JSON value as a QMP request (qmp_dispatch_check_obj and its caller). */
-export function checkRequest(value: unknown): RequestCheck {
+/**
+ * QEMU 7.2's checks of a parsed JSON value as a QMP request (qmp_dispatch_check_obj and its caller). `exec-oob`
+ * is a known member only once the client enabled the oob capability.
+ */
+export function checkRequest(value: unknown, allowOob = false): RequestCheck {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     return { ok: false, desc: 'QMP input must be a JSON object', hasId: false, id: undefined };
   }
@@ -54,7 +57,7 @@ export function checkRequest(value: unknown): RequestCheck {
   const fail = (desc: string): RequestCheck => ({ ok: false, desc, hasId, id });
   for (const key of Object.keys(obj)) {
     const v = obj[key];
-    if (key === 'execute' || key === 'exec-oob') {
+    if (key === 'execute' || (key === 'exec-oob' && allowOob)) {
       if (typeof v !== 'string') return fail(`QMP input member '${key}' must be a string`);
     } else if (key === 'arguments') {
       if (v === null || typeof v !== 'object' || Array.isArray(v)) {
