@@ -149,7 +149,7 @@ export class SavevmSaver implements MigrationSaver {
 
   /**
    * Writes one SECTION_PART of ram with pages from the to-send set until `maxBytes` is reached or the
-   * set is empty. Writes nothing and returns 0 when there is nothing to send. Before the first
+   * set is empty (at least one page). Writes nothing and returns 0 when there is nothing to send. Before the first
    * syncDirty() it performs it (all pages are due anyway).
    */
   iterate(maxBytes: number): number {
@@ -160,7 +160,8 @@ export class SavevmSaver implements MigrationSaver {
     const start = w.bytesWritten;
     w.sectionPart(RAM_SECTION.sectionId);
     const limit = start + maxBytes;
-    while (this.toSendCount > 0 && w.bytesWritten < limit) this.sendNextPage();
+    do this.sendNextPage(); // at least one page per call, so a small budget still makes progress
+    while (this.toSendCount > 0 && w.bytesWritten < limit);
     this.ramTransferredBytes += w.ramEos();
     w.footer(RAM_SECTION.sectionId);
     return w.bytesWritten - start;
