@@ -1,0 +1,41 @@
+import { describe, expect, it } from 'vitest';
+import { LineDecoder, LineTooLongError } from './framing.js';
+
+describe('LineDecoder', () => {
+  const input = '{"a":1}\r\n{"b":"é"}\n\n{"c":3}\n';
+
+  it('gives the same lines for every split of the input', () => {
+    const bytes = Buffer.from(input);
+    for (let i = 0; i <= bytes.length; i++) {
+      for (let j = i; j <= bytes.length; j++) {
+        const d = new LineDecoder();
+        const out = [...d.push(bytes.subarray(0, i)), ...d.push(bytes.subarray(i, j)), ...d.push(bytes.subarray(j))];
+        expect(out).toEqual(['{"a":1}', '{"b":"é"}', '', '{"c":3}']);
+        expect(d.pendingBytes).toBe(0);
+      }
+    }
+  });
+
+  it('keeps an unfinished tail', () => {
+    const d = new LineDecoder();
+    expect(d.push(Buffer.from('abc\nde'))).toEqual(['abc']);
+    expect(d.pendingBytes).toBe(2);
+    expect(d.push(Buffer.from('f\n'))).toEqual(['def']);
+  });
+
+  it('refuses a line over the bound, in one chunk or across chunks, keeping earlier lines', () => {
+    const d = new LineDecoder(8);
+    expect(d.push(Buffer.from('12345678\n'))).toEqual(['12345678']);
+    let err: unknown;
+    try {
+      d.push(Buffer.from('ok\n123456789\n'));
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(LineTooLongError);
+    expect((err as LineTooLongError).lines).toEqual(['ok']);
+    const e2 = new LineDecoder(8);
+    e2.push(Buffer.from('12345'));
+    expect(() => e2.push(Buffer.from('6789'))).toThrow('QMP input line exceeds 8 bytes');
+  });
+});
