@@ -90,7 +90,7 @@ describe('SavevmSaver', () => {
     saver.syncDirty();
     while (saver.pendingBytes() > 0) saver.iterate(50_000);
     // Guest writes to the second block (page 64 + 3 over all blocks) after everything was sent.
-    ram.blocks[1]!.bytes[3 * 4096 + 9] ^= 0xff;
+    ram.blocks[1]!.bytes[3 * 4096 + 9] = ram.blocks[1]!.bytes[3 * 4096 + 9]! ^ 0xff;
     dirty.set(ram.firstPage[1]! + 3);
     saver.complete('paused');
     saver.drainOutput().forEach((c) => loader.push(c));

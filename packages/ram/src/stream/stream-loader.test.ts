@@ -109,7 +109,7 @@ describe('StreamLoader with a stream made by QEMU 7.2', () => {
   it('rejects flipped magic, MEM_SIZE larger than the target, pages outside the block, unknown flags', () => {
     const at = recordOffsets(qemuStream);
     const magic = Uint8Array.from(qemuStream);
-    magic[3] ^= 0x01;
+    magic[3] = 0x4c; // 'M' → 'L'
     let e = catchStreamError(() => loadChunks([magic]));
     expect([e.offset, e.record]).toEqual([0, 'header']);
     expect(e.message).toMatch(/bad magic 0x5145564c/);
@@ -125,7 +125,7 @@ describe('StreamLoader with a stream made by QEMU 7.2', () => {
     expect(e.message).toMatch(/outside RAM block 'mem0'/);
 
     const flag = Uint8Array.from(qemuStream);
-    flag[at.zero! + 7] |= 0x80;
+    flag[at.zero! + 7] = flag[at.zero! + 7]! | 0x80;
     e = catchStreamError(() => loadChunks([flag]));
     expect([e.offset, e.record]).toEqual([at.zero, 'ram record']);
     expect(e.message).toMatch(/unknown RAM flag\(s\) 0x80/);
