@@ -3,11 +3,10 @@ import { join } from 'node:path';
 import { RawPeer, stubHandlers, tempDir } from '../test/support.js';
 import { commandNames, type CommandName } from './commands/registry.js';
 import { QmpError } from './errors.js';
-import { QmpServer, type QmpHandlers, type QmpListener } from './server.js';
+import { QmpServer, type QmpHandlers } from './server.js';
 
 let tmp: ReturnType<typeof tempDir>;
 let server: QmpServer;
-let listener: QmpListener;
 let sock: string;
 let logs: { level: string; message: string; err: unknown }[];
 const peers: RawPeer[] = [];
@@ -38,7 +37,7 @@ beforeEach(async () => {
   logs = [];
   sock = join(tmp.dir, 'qmp.sock');
   start();
-  listener = await server.listen({ kind: 'unix', path: sock });
+  await server.listen({ kind: 'unix', path: sock });
 });
 
 afterEach(async () => {
@@ -50,7 +49,7 @@ afterEach(async () => {
 async function restart(handlers: Partial<QmpHandlers>, extra: { maxLineBytes?: number; exact?: boolean } = {}) {
   await server.close();
   start(handlers, extra);
-  listener = await server.listen({ kind: 'unix', path: sock });
+  await server.listen({ kind: 'unix', path: sock });
 }
 
 describe('greeting and negotiation', () => {
@@ -323,7 +322,6 @@ describe('handlers', () => {
         throw new Error('boom');
       },
       stop: () => Promise.reject(new TypeError('async boom')),
-      // eslint-disable-next-line @typescript-eslint/only-throw-error
       quit: () => {
         throw 'a string';
       },
@@ -482,7 +480,7 @@ describe('clients, listeners and events', () => {
   it('a stale unix socket file is replaced; listen errors name the address', async () => {
     await server.close();
     start();
-    listener = await server.listen({ kind: 'unix', path: sock });
+    await server.listen({ kind: 'unix', path: sock });
     const p = await negotiated();
     expect(await p.request('{"execute":"query-migrate"}')).toEqual({ return: {} });
     await expect(server.listen({ kind: 'unix', path: join(tmp.dir, 'no', 'such', 'dir.sock') })).rejects.toThrow(
