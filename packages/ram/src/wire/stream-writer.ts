@@ -33,7 +33,7 @@ export class StreamWriter {
   constructor(chunkSize = DEFAULT_CHUNK_SIZE) {
     if (!(chunkSize >= 8192)) throw new RangeError(`stream writer chunk size ${chunkSize} is below 8192`);
     this.chunkSize = chunkSize;
-    this.chunk = new Uint8Array(chunkSize);
+    this.chunk = Buffer.allocUnsafeSlow(chunkSize);
     this.view = new DataView(this.chunk.buffer);
   }
 
@@ -64,7 +64,7 @@ export class StreamWriter {
   private reserve(n: number): void {
     if (this.pos + n <= this.chunk.length) return;
     if (this.pos > this.start) this.done.push(this.chunk.subarray(this.start, this.pos));
-    this.chunk = new Uint8Array(Math.max(this.chunkSize, n));
+    this.chunk = Buffer.allocUnsafeSlow(Math.max(this.chunkSize, n));
     this.view = new DataView(this.chunk.buffer);
     this.pos = 0;
     this.start = 0;
