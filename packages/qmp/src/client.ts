@@ -554,16 +554,22 @@ function withTimeout<T>(p: Promise<T>, ms: number, message: string): Promise<T> 
   });
 }
 
-function connectOnce(endpoint: QmpEndpoint): Promise<net.Socket> {
+function connectOnce(endpoint: QmpEndpoint, label: string, timeoutMs: number): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
     const socket =
       endpoint.kind === 'unix' ? net.connect({ path: endpoint.path }) : net.connect({ host: endpoint.host, port: endpoint.port });
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new QmpTimeoutError(`QMP connect to ${label} timed out`));
+    }, Math.max(1, timeoutMs));
     const onError = (err: Error) => {
+      clearTimeout(timer);
       socket.destroy();
       reject(err);
     };
     socket.once('error', onError);
     socket.once('connect', () => {
+      clearTimeout(timer);
       socket.off('error', onError);
       resolve(socket);
     });
@@ -573,11 +579,11 @@ function connectOnce(endpoint: QmpEndpoint): Promise<net.Socket> {
 async function openSocket(endpoint: QmpEndpoint, label: string, deadline: number, retry: boolean): Promise<net.Socket> {
   for (;;) {
     try {
-      return await withTimeout(connectOnce(endpoint), deadline - Date.now(), `QMP connect to ${label} timed out`);
+      return await connectOnce(endpoint, label, deadline - Date.now());
     } catch (err) {
+      if (err instanceof QmpTimeoutError) throw err;
       const code = (err as NodeJS.ErrnoException).code;
       const retriable = code === 'ENOENT' || code === 'ECONNREFUSED';
-      if (err instanceof QmpTimeoutError) throw err;
       if (!retry || !retriable || Date.now() + 50 >= deadline) {
         throw new QmpConnectionClosedError(`QMP connect to ${label} failed: ${(err as Error).message}`, { cause: err });
       }
