@@ -33,6 +33,7 @@ export interface StreamVisitor {
   onSectionPart?(sectionId: number): void;
   onSectionEnd?(sectionId: number): void;
   onFooter?(sectionId: number): void;
+  /** MEM_SIZE, after it was checked against the target: the target's blocks in the stream's order. */
   onRamMemSize?(blocks: readonly RamBlockSize[]): void;
   /** A PAGE record: 4096 bytes at `buf[bufOffset..]` belong at `offset` of target block `blockIndex`. */
   onRamPage?(blockIndex: number, offset: number, buf: Uint8Array, bufOffset: number): void;
@@ -509,6 +510,7 @@ export class StreamReader {
       throw this.err(`RAM size mismatch: stream has ${total} bytes (${hex(total)}), target has ${this.ramTotal}`);
     }
     const seen = new Uint8Array(this.blocks.length);
+    const listed: RamBlockSize[] = [];
     let remaining = total;
     let q = p + 8;
     while (remaining > 0) {
@@ -520,15 +522,14 @@ export class StreamReader {
       if (i < 0) throw this.err(`unknown ramblock "${idstr}", cannot accept migration`);
       if (seen[i]) throw this.err(`ramblock "${idstr}" is listed twice`);
       seen[i] = 1;
+      listed.push(this.blocks[i]!);
       const length = be32(b, q + 1 + idLen) * 0x100000000 + be32(b, q + 5 + idLen);
       const want = this.blocks[i]!.usedLength;
       if (length !== want) throw this.err(`length mismatch: ${idstr}: ${hex(length)} in != ${hex(want)}`);
       remaining -= length;
       q += 1 + idLen + 8;
     }
-    const blocks: RamBlockSize[] = [];
-    for (let i = 0; i < seen.length; i++) if (seen[i]) blocks.push(this.blocks[i]!);
-    this.v.onRamMemSize?.(blocks);
+    this.v.onRamMemSize?.(listed);
     return q - p;
   }
 }

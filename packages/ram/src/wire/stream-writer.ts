@@ -34,7 +34,7 @@ export class StreamWriter {
     if (!(chunkSize >= 8192)) throw new RangeError(`stream writer chunk size ${chunkSize} is below 8192`);
     this.chunkSize = chunkSize;
     this.chunk = Buffer.allocUnsafeSlow(chunkSize);
-    this.view = new DataView(this.chunk.buffer);
+    this.view = new DataView(this.chunk.buffer, this.chunk.byteOffset, this.chunk.byteLength);
   }
 
   /** Bytes written since construction. */
@@ -65,7 +65,7 @@ export class StreamWriter {
     if (this.pos + n <= this.chunk.length) return;
     if (this.pos > this.start) this.done.push(this.chunk.subarray(this.start, this.pos));
     this.chunk = Buffer.allocUnsafeSlow(Math.max(this.chunkSize, n));
-    this.view = new DataView(this.chunk.buffer);
+    this.view = new DataView(this.chunk.buffer, this.chunk.byteOffset, this.chunk.byteLength);
     this.pos = 0;
     this.start = 0;
   }
