@@ -243,9 +243,9 @@ describe('StreamReader', () => {
 
     it('a stream that stops early, naming where', () => {
       expectStreamError(() => read([prefix, hex('0000000000000008 01 61'), new Uint8Array(100)]), partBody, 'ram PAGE', new RegExp(`stream ended after ${partBody + 110} bytes inside ram PAGE record`));
-      expectStreamError(() => read([prefix]), partBody, 'SECTION_PART', new RegExp(`ended after ${partBody} bytes, before the next ram record`));
+      expectStreamError(() => read([prefix]), partBody, 'ram record', new RegExp(`ended after ${partBody} bytes, before the next ram record`));
       expectStreamError(() => read([]), 0, 'header', /ended after 0 bytes, before the file header/);
-      expectStreamError(() => read([stream.subarray(0, stream.length - 25)]), stream.length - 25, 'section footer', /before the EOF marker/);
+      expectStreamError(() => read([stream.subarray(0, stream.length - 25)]), stream.length - 25, 'section', /before the EOF marker/);
       expectStreamError(() => read([stream.subarray(0, stream.length - 3)]), stream.length - 24, 'VMDESCRIPTION', /inside VMDESCRIPTION record/);
     });
 

@@ -173,24 +173,26 @@ export class StreamReader {
     if (this.tailLen > 0) {
       this.fail(new StreamError(this.consumed, this.record, `stream ended after ${n} bytes inside ${this.record} record`));
     }
-    this.fail(new StreamError(n, this.record, `stream ended after ${n} bytes, before ${this.expected()}`));
+    const [record, what] = this.expected();
+    this.fail(new StreamError(n, record, `stream ended after ${n} bytes, before ${what}`));
   }
 
-  private expected(): string {
+  /** The record the parser waits for at a record boundary: its name and a description. */
+  private expected(): [string, string] {
     switch (this.state) {
       case State.Header:
-        return 'the file header';
+        return ['header', 'the file header'];
       case State.Configuration:
-        return 'the CONFIGURATION section';
+        return ['CONFIGURATION', 'the CONFIGURATION section'];
       case State.Ram:
-        return `the next ram record of section ${this.sectionId} (no EOS yet)`;
+        return ['ram record', `the next ram record of section ${this.sectionId} (no EOS yet)`];
       case State.Footer:
-        return `the footer of section ${this.sectionId} '${this.sectionName}'`;
+        return ['section footer', `the footer of section ${this.sectionId} '${this.sectionName}'`];
       case State.Timer:
       case State.GlobalState:
-        return `the body of section '${this.sectionName}'`;
+        return [this.sectionName, `the body of section '${this.sectionName}'`];
       default:
-        return 'the EOF marker';
+        return ['section', 'the EOF marker'];
     }
   }
 
