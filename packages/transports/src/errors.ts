@@ -1,0 +1,73 @@
+/** A migration URI that cannot be parsed; the message names the bad part. */
+export class UriError extends Error {
+  override readonly name = 'UriError';
+  constructor(
+    readonly uri: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** A transport mig parses but cannot open yet (fd, rdma). */
+export class TransportNotSupportedError extends Error {
+  override readonly name = 'TransportNotSupportedError';
+  constructor(readonly kind: string) {
+    super(`${kind}: migration transport is not supported yet by mig`);
+  }
+}
+
+export interface TransportErrorOptions {
+  /** The endpoint, as a migration URI for log lines (`describeUri`). */
+  endpoint: string;
+  /** Bytes that had passed through the stream when it failed (written to the OS, or read). */
+  bytes?: number;
+  /** The errno-style code of the cause (EPIPE, ECONNREFUSED, ...), when there is one. */
+  code?: string;
+  cause?: unknown;
+}
+
+/** A connection, listener, stream or command of a transport failed. */
+export class TransportError extends Error {
+  override readonly name = 'TransportError';
+  readonly endpoint: string;
+  readonly bytes: number | undefined;
+  readonly code: string | undefined;
+  constructor(message: string, options: TransportErrorOptions) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.endpoint = options.endpoint;
+    this.bytes = options.bytes;
+    this.code = options.code;
+  }
+}
+
+const CODE_WORDS: Record<string, string> = {
+  ECONNREFUSED: 'connection refused',
+  ECONNRESET: 'connection reset by peer',
+  EPIPE: 'broken pipe',
+  ENOENT: 'no such file or directory',
+  EACCES: 'permission denied',
+  EADDRINUSE: 'address already in use',
+  EADDRNOTAVAIL: 'address not available',
+  ENOTFOUND: 'host not found',
+  EAI_AGAIN: 'temporary failure resolving the host',
+  ETIMEDOUT: 'timed out',
+  EHOSTUNREACH: 'host unreachable',
+  ENETUNREACH: 'network unreachable',
+  ENOTSOCK: 'not a socket',
+  ENAMETOOLONG: 'path too long',
+};
+
+/** The errno-style code of an error from node, if any. */
+export function errorCode(err: unknown): string | undefined {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+/** "connection refused (ECONNREFUSED)", or the error's own message when it has no known code. */
+export function describeCause(err: unknown): string {
+  const code = errorCode(err);
+  if (code !== undefined && CODE_WORDS[code] !== undefined) return `${CODE_WORDS[code]} (${code})`;
+  if (err instanceof Error) return err.message;
+  return String(err);
+}

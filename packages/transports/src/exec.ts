@@ -1,0 +1,180 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { TransportError, describeCause, errorCode } from './errors.js';
+import { WritableSink, describeWriteFailure } from './sink.js';
+import { ReadableSource, describeReadFailure } from './source.js';
+import type { ByteSource, IncomingListener } from './types.js';
+import { describeUri } from './uri.js';
+
+/** exec: the stream goes to a command's stdin (outgoing) or comes from its stdout (incoming), via `sh -c`. */
+
+const STDERR_TAIL_BYTES = 2048;
+/** How long a broken pipe waits for the command's exit status to explain it. */
+const EXIT_GRACE_MS = 2000;
+
+interface ExitStatus {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+/** A spawned `sh -c COMMAND` with its exit status and the tail of its stderr. */
+class Command {
+  readonly endpoint: string;
+  readonly child: ChildProcess;
+  /** Resolves when the command exited and its stdio closed. */
+  readonly exited: Promise<ExitStatus>;
+  /** Resolves to the error a failed exit stands for, or undefined for status 0. */
+  readonly outcome: Promise<TransportError | undefined>;
+  #stderr = '';
+  #status: ExitStatus | undefined;
+
+  constructor(
+    readonly command: string,
+    stdio: ['pipe', 'ignore', 'pipe'] | ['ignore', 'pipe', 'pipe'],
+  ) {
+    this.endpoint = describeUri({ kind: 'exec', command });
+    this.child = spawn('/bin/sh', ['-c', command], { stdio });
+    this.child.stderr?.setEncoding('utf8');
+    this.child.stderr?.on('data', (text: string) => {
+      this.#stderr = (this.#stderr + text).slice(-STDERR_TAIL_BYTES);
+    });
+    this.exited = new Promise<ExitStatus>((resolve) => {
+      this.child.once('close', (code: number | null, signal: NodeJS.Signals | null) => {
+        this.#status = { code, signal };
+        resolve(this.#status);
+      });
+    });
+    this.outcome = this.exited.then((status) => (status.code === 0 ? undefined : this.exitError(status)));
+  }
+
+  /** Resolves once the command started; rejects when it could not be spawned. */
+  started(): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.child.once('spawn', resolve);
+      this.child.once('error', (err) => {
+        reject(
+          new TransportError(`cannot start the migration command ${this.endpoint}: ${describeCause(err)}`, {
+            endpoint: this.endpoint,
+            code: errorCode(err),
+            cause: err,
+          }),
+        );
+      });
+    });
+  }
+
+  get running(): boolean {
+    return this.#status === undefined && this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  stop(): void {
+    if (this.running) this.child.kill('SIGTERM');
+  }
+
+  /** The exit status, if it comes within `ms`. */
+  exitWithin(ms: number): Promise<ExitStatus | undefined> {
+    if (this.#status !== undefined) return Promise.resolve(this.#status);
+    return new Promise<ExitStatus | undefined>((resolve) => {
+      const timer = setTimeout(() => resolve(undefined), ms);
+      timer.unref();
+      void this.exited.then((status) => {
+        clearTimeout(timer);
+        resolve(status);
+      });
+    });
+  }
+
+  exitError(status: ExitStatus, bytes?: number): TransportError {
+    const how = status.signal !== null ? `was killed by signal ${status.signal}` : `exited with status ${status.code}`;
+    const tail = this.#stderr.trim();
+    const stderr = tail.length > 0 ? `; its stderr ends with: ${tail}` : '';
+    return new TransportError(`migration command '${this.command}' ${how}${stderr}`, {
+      endpoint: this.endpoint,
+      bytes,
+    });
+  }
+}
+
+/** Starts `sh -c COMMAND` and returns a sink over its stdin; `end()` also waits for status 0. */
+export async function openExecOutgoing(command: string): Promise<WritableSink> {
+  const cmd = new Command(command, ['pipe', 'ignore', 'pipe']);
+  await cmd.started();
+  const stdin = cmd.child.stdin;
+  if (stdin === null) throw new Error('spawn gave no stdin pipe'); // cannot happen with stdio 'pipe'
+  const sink = new WritableSink(stdin, {
+    endpoint: cmd.endpoint,
+    explainFailure: async (err, flushed) => {
+      const status = await cmd.exitWithin(EXIT_GRACE_MS);
+      if (status === undefined) return describeWriteFailure(cmd.endpoint, err, flushed);
+      if (status.code !== 0) return cmd.exitError(status, flushed);
+      const broken = describeWriteFailure(cmd.endpoint, err, flushed);
+      return new TransportError(`${broken.message}: the command exited with status 0 before reading all of it`, {
+        endpoint: cmd.endpoint,
+        bytes: flushed,
+        code: broken.code,
+        cause: err,
+      });
+    },
+    afterFinish: async () => {
+      const failure = await cmd.outcome;
+      if (failure !== undefined) throw failure;
+    },
+    release: () => cmd.stop(),
+  });
+  // A command that fails while we are not writing is reported at the next write or end().
+  void cmd.outcome.then((failure) => {
+    if (failure !== undefined) sink.destroy(failure);
+  });
+  return sink;
+}
+
+/** Starts `sh -c COMMAND` at once (as QEMU's migrate-incoming does); `accept()` gives its stdout. */
+export async function listenExecIncoming(command: string): Promise<IncomingListener> {
+  const cmd = new Command(command, ['ignore', 'pipe', 'pipe']);
+  await cmd.started();
+  return new ExecListener(cmd);
+}
+
+class ExecListener implements IncomingListener {
+  readonly address: string;
+  readonly #cmd: Command;
+  #taken = false;
+  #closed = false;
+
+  constructor(cmd: Command) {
+    this.#cmd = cmd;
+    this.address = cmd.endpoint;
+  }
+
+  accept(): Promise<ByteSource> {
+    if (this.#closed || this.#taken) {
+      const why = this.#closed ? 'is closed' : 'already gave its one stream';
+      return Promise.reject(new TransportError(`the listener for ${this.address} ${why}`, { endpoint: this.address }));
+    }
+    this.#taken = true;
+    const cmd = this.#cmd;
+    const stdout = cmd.child.stdout;
+    if (stdout === null) throw new Error('spawn gave no stdout pipe'); // cannot happen with stdio 'pipe'
+    return Promise.resolve(
+      new ReadableSource(stdout, {
+        endpoint: cmd.endpoint,
+        explainFailure: async (err, read) => {
+          const status = await cmd.exitWithin(EXIT_GRACE_MS);
+          if (status !== undefined && status.code !== 0) return cmd.exitError(status, read);
+          return describeReadFailure(cmd.endpoint, err, read);
+        },
+        afterEnd: async () => {
+          const failure = await cmd.outcome;
+          if (failure !== undefined) throw failure;
+        },
+        release: () => cmd.stop(),
+      }),
+    );
+  }
+
+  /** Stops the command unless its stream was accepted (then the source owns it). */
+  close(): Promise<void> {
+    this.#closed = true;
+    if (!this.#taken) this.#cmd.stop();
+    return Promise.resolve();
+  }
+}

@@ -1,0 +1,24 @@
+import type { AddressInfo } from 'node:net';
+import { connectSocket, listenSocket, type SocketListener } from './socket.js';
+import type { WritableSink } from './sink.js';
+import { describeUri, isAnyHost } from './uri.js';
+
+export interface TcpAddress {
+  host: string;
+  port: number;
+}
+
+/** Connects to HOST:PORT (`tcp::PORT` / `tcp:0:PORT`: this host), Nagle off. */
+export function connectTcp(address: TcpAddress): Promise<WritableSink> {
+  const host = isAnyHost(address.host) ? 'localhost' : address.host;
+  return connectSocket({ host, port: address.port, noDelay: true }, describeUri({ kind: 'tcp', ...address }));
+}
+
+/** Listens on HOST:PORT (every address for `tcp::PORT` / `tcp:0:PORT`); port 0 picks a free port. */
+export function listenTcp(address: TcpAddress): Promise<SocketListener> {
+  const listen = isAnyHost(address.host) ? { port: address.port } : { host: address.host, port: address.port };
+  return listenSocket(listen, describeUri({ kind: 'tcp', ...address }), (server) => {
+    const bound = server.address() as AddressInfo;
+    return describeUri({ kind: 'tcp', host: bound.address, port: bound.port });
+  });
+}

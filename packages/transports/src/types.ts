@@ -1,0 +1,36 @@
+/**
+ * The byte-stream contracts of @mig/transports.
+ *
+ * `ByteSink` is the same structural interface that @mig/core declares (docs/ARCHITECTURE.md); it is
+ * repeated here so this package depends on nothing. Keep the two shapes identical.
+ */
+
+/** Where a migration stream goes to or comes from: QEMU's migration URI, parsed. */
+export type MigrationUri =
+  | { kind: 'tcp'; host: string; port: number }
+  | { kind: 'unix'; path: string }
+  | { kind: 'exec'; command: string }
+  | { kind: 'fd'; name: string }
+  | { kind: 'rdma'; host: string; port: number };
+
+export type MigrationUriKind = MigrationUri['kind'];
+
+export interface ByteSink {
+  /** Resolves at once below the high-water mark, else on drain; rejects if the peer is gone. */
+  write(chunk: Uint8Array): Promise<void>;
+  end(): Promise<void>;
+  destroy(err?: Error): void;
+}
+
+/** The incoming stream: chunks in arrival order; a failure is a rejection of the iteration. */
+export interface ByteSource extends AsyncIterable<Uint8Array> {
+  destroy(err?: Error): void;
+}
+
+/** tcp/unix: a listening socket that accepts one connection, as QEMU does; exec: the spawned command. */
+export interface IncomingListener {
+  accept(): Promise<ByteSource>;
+  close(): Promise<void>;
+  /** Where the listener really is (tcp port 0 → the port the kernel chose), as a migration URI. */
+  address?: string;
+}
