@@ -89,12 +89,18 @@ export class WritableSink implements ByteSink {
         bytes: this.#bytesWritten,
       }));
     }
+    // Destroyed, but its 'error' or 'close' has not come yet: the wait ends with that failure.
+    if (this.#stream.destroyed) return this.#waitForDrain();
     if (chunk.byteLength === 0) return DONE;
     const ok = this.#stream.write(chunk, this.#onChunkWritten);
     this.#bytesWritten += chunk.byteLength;
     // The writable's own mark never exceeds ours, so reaching ours means write() returned false and
     // 'drain' will come. (A writable reports errors asynchronously, never from inside write().)
     if (ok || this.#stream.writableLength < this.#highWaterMark) return DONE;
+    return this.#waitForDrain();
+  }
+
+  #waitForDrain(): Promise<void> {
     if (this.#drain === undefined) {
       this.#drain = new Promise<void>((resolve, reject) => {
         this.#drainResolve = resolve;
@@ -156,7 +162,7 @@ export class WritableSink implements ByteSink {
   }
 
   readonly #onChunkWritten = (err?: Error | null): void => {
-    if (err == null) this.#bytesFlushed = this.#bytesWritten - this.#stream.writableLength;
+    if (err === undefined || err === null) this.#bytesFlushed = this.#bytesWritten - this.#stream.writableLength;
   };
 
   readonly #onDrain = (): void => {
