@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { TransportError, describeCause, errorCode } from './errors.js';
 import { WritableSink, describeWriteFailure } from './sink.js';
 import { ReadableSource, describeReadFailure } from './source.js';
-import type { ByteSource, IncomingListener } from './types.js';
+import type { TransportListener } from './types.js';
 import { describeUri } from './uri.js';
 
 /** exec: the stream goes to a command's stdin (outgoing) or comes from its stdout (incoming), via `sh -c`. */
@@ -128,13 +128,13 @@ export async function openExecOutgoing(command: string): Promise<WritableSink> {
 }
 
 /** Starts `sh -c COMMAND` at once (as QEMU's migrate-incoming does); `accept()` gives its stdout. */
-export async function listenExecIncoming(command: string): Promise<IncomingListener> {
+export async function listenExecIncoming(command: string): Promise<TransportListener> {
   const cmd = new Command(command, ['ignore', 'pipe', 'pipe']);
   await cmd.started();
   return new ExecListener(cmd);
 }
 
-class ExecListener implements IncomingListener {
+class ExecListener implements TransportListener {
   readonly address: string;
   readonly #cmd: Command;
   #taken = false;
@@ -145,7 +145,7 @@ class ExecListener implements IncomingListener {
     this.address = cmd.endpoint;
   }
 
-  accept(): Promise<ByteSource> {
+  accept(): Promise<ReadableSource> {
     if (this.#closed || this.#taken) {
       const why = this.#closed ? 'is closed' : 'already gave its one stream';
       return Promise.reject(new TransportError(`the listener for ${this.address} ${why}`, { endpoint: this.address }));

@@ -2,7 +2,7 @@ import { TransportNotSupportedError } from './errors.js';
 import { listenExecIncoming, openExecOutgoing } from './exec.js';
 import type { WritableSink } from './sink.js';
 import { connectTcp, listenTcp } from './tcp.js';
-import type { IncomingListener, MigrationUri } from './types.js';
+import type { MigrationUri, TransportListener } from './types.js';
 import { connectUnix, listenUnix } from './unix.js';
 
 /**
@@ -25,9 +25,9 @@ export async function openOutgoing(uri: MigrationUri): Promise<WritableSink> {
 
 /**
  * Prepares the incoming migration stream: tcp/unix listen and `accept()` one connection; exec starts
- * `sh -c CMD` and `accept()` gives its stdout.
+ * `sh -c CMD` and `accept()` gives its stdout. The source also reports `bytesRead`.
  */
-export async function listenIncoming(uri: MigrationUri): Promise<IncomingListener> {
+export async function listenIncoming(uri: MigrationUri): Promise<TransportListener> {
   switch (uri.kind) {
     case 'tcp':
       return listenTcp(uri);

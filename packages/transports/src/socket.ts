@@ -2,7 +2,7 @@ import net from 'node:net';
 import { TransportError, describeCause, errorCode } from './errors.js';
 import { DEFAULT_HIGH_WATER_MARK, WritableSink } from './sink.js';
 import { ReadableSource } from './source.js';
-import type { ByteSource, IncomingListener } from './types.js';
+import type { TransportListener } from './types.js';
 
 /** What tcp and unix share: connect for a sink, listen and accept one connection for a source. */
 
@@ -78,13 +78,13 @@ export function listenSocket(
  * A listening socket that takes the first connection and stops listening, as QEMU does for an
  * incoming migration; later connections are refused.
  */
-export class SocketListener implements IncomingListener {
+export class SocketListener implements TransportListener {
   readonly address: string;
   readonly #server: net.Server;
   #pending: net.Socket | undefined;
   #accepted = false;
   #closed = false;
-  #waiter: { resolve: (source: ByteSource) => void; reject: (err: Error) => void } | undefined;
+  #waiter: { resolve: (source: ReadableSource) => void; reject: (err: Error) => void } | undefined;
 
   constructor(server: net.Server, address: string) {
     this.#server = server;
@@ -93,7 +93,7 @@ export class SocketListener implements IncomingListener {
     server.on('error', this.#onError);
   }
 
-  accept(): Promise<ByteSource> {
+  accept(): Promise<ReadableSource> {
     if (this.#closed) return Promise.reject(this.#error(`the listener on ${this.address} is closed`));
     if (this.#accepted || this.#waiter !== undefined) {
       return Promise.reject(this.#error(`the listener on ${this.address} already accepted its one connection`));
@@ -104,7 +104,7 @@ export class SocketListener implements IncomingListener {
       this.#accepted = true;
       return Promise.resolve(this.#source(pending));
     }
-    return new Promise<ByteSource>((resolve, reject) => {
+    return new Promise<ReadableSource>((resolve, reject) => {
       this.#waiter = { resolve, reject };
     });
   }
@@ -127,7 +127,7 @@ export class SocketListener implements IncomingListener {
     if (this.#server.listening) this.#server.close();
   }
 
-  #source(socket: net.Socket): ByteSource {
+  #source(socket: net.Socket): ReadableSource {
     socket.setNoDelay(true);
     const from = socket.remoteAddress !== undefined ? ` from ${socket.remoteAddress}:${socket.remotePort}` : '';
     return new ReadableSource(socket, { endpoint: `${this.address}${from}`, release: () => socket.destroy() });

@@ -1,3 +1,5 @@
+import type { ReadableSource } from './source.js';
+
 /**
  * The byte-stream contracts of @mig/transports.
  *
@@ -33,4 +35,10 @@ export interface IncomingListener {
   close(): Promise<void>;
   /** Where the listener really is (tcp port 0 → the port the kernel chose), as a migration URI. */
   address?: string;
+}
+
+/** What `listenIncoming` returns: an `IncomingListener` whose address is always known. */
+export interface TransportListener extends IncomingListener {
+  accept(): Promise<ReadableSource>;
+  readonly address: string;
 }
