@@ -50,7 +50,8 @@ class Command {
   started(): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       this.child.once('spawn', resolve);
-      this.child.once('error', (err) => {
+      // Kept for the child's life: a later 'error' (a failed kill) must not go unhandled.
+      this.child.on('error', (err) => {
         reject(
           new TransportError(`cannot start the migration command ${this.endpoint}: ${describeCause(err)}`, {
             endpoint: this.endpoint,
