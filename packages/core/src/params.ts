@@ -244,7 +244,8 @@ export function parseSetParameters(args: unknown): MigrateSetParameters {
 }
 
 function isPowerOfTwo(n: number): boolean {
-  return n > 0 && Number.isInteger(n) && 2 ** Math.round(Math.log2(n)) === n;
+  // 2^64 itself is what a wrapped -1 rounds to as a double: not a uint64, so not a power of two here
+  return n > 0 && n < 2 ** 64 && Number.isInteger(n) && 2 ** Math.round(Math.log2(n)) === n;
 }
 
 /** QEMU 7.2's migrate_params_check over a complete set of parameters, in QEMU's order. */
