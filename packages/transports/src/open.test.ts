@@ -64,6 +64,17 @@ async function roundTrip(listenUri: string, connectUri?: (listener: IncomingList
   }
 }
 
+/** Writes 1 MiB chunks until a write rejects (a peer that dies); returns what it rejected with. */
+async function writeUntilError(sink: WritableSink): Promise<unknown> {
+  const chunk = data.subarray(0, MiB);
+  try {
+    for (let i = 0; i < 10_000; i++) await sink.write(chunk);
+  } catch (err) {
+    return err;
+  }
+  throw new Error('10 GiB were written to a peer that should have died');
+}
+
 /** Whether process `pid` goes away within a generous bound (it is signalled, so it should at once). */
 async function exits(pid: number): Promise<boolean> {
   for (let i = 0; i < 1000; i++) {
@@ -212,13 +223,7 @@ describe('tcp', () => {
     );
     const port = await new Promise<number>((resolve) => peer.stdout.once('data', (text: Buffer) => resolve(Number(text))));
     const sink = await openOutgoing({ kind: 'tcp', host: '127.0.0.1', port });
-    const chunk = data.subarray(0, MiB);
-    let err: unknown;
-    try {
-      for (let i = 0; i < 10_000; i++) await sink.write(chunk);
-    } catch (e) {
-      err = e;
-    }
+    const err = await writeUntilError(sink);
     expect(err).toBeInstanceOf(TransportError);
     expect((err as Error).message).toMatch(
       new RegExp(`^peer closed the migration stream( \\((EPIPE|ECONNRESET)\\))? after \\d+ bytes \\[tcp:127\\.0\\.0\\.1:${port}\\]$`),
@@ -302,26 +307,14 @@ describe('exec', () => {
   it('writes reject with the exit status when the command dies mid-stream', async () => {
     const command = 'head -c 100000 > /dev/null; exit 7';
     const sink = await openOutgoing({ kind: 'exec', command });
-    const chunk = data.subarray(0, MiB);
-    let err: unknown;
-    try {
-      for (let i = 0; i < 10_000; i++) await sink.write(chunk);
-    } catch (e) {
-      err = e;
-    }
+    const err = await writeUntilError(sink);
     expect((err as Error).message).toBe(`migration command '${command}' exited with status 7`);
   });
 
   it('writes reject with a broken pipe when the command stops reading but exits 0', async () => {
     const command = 'head -c 100000 > /dev/null';
     const sink = await openOutgoing({ kind: 'exec', command });
-    const chunk = data.subarray(0, MiB);
-    let err: unknown;
-    try {
-      for (let i = 0; i < 10_000; i++) await sink.write(chunk);
-    } catch (e) {
-      err = e;
-    }
+    const err = await writeUntilError(sink);
     expect((err as Error).message).toMatch(
       /^peer closed the migration stream \(EPIPE\) after \d+ bytes \[exec:head -c 100000 > \/dev\/null\]: the command exited with status 0 before reading all of it$/,
     );
