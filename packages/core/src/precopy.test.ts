@@ -1,0 +1,525 @@
+import { describe, expect, it } from 'vitest';
+import { MigrationActiveError, MigrationCancelledError, MigrationFailedError, PrecopyOptionsError } from './errors.js';
+import { defaultParameters, type MigrationParameters } from './params.js';
+import { runPrecopy, type ByteSink, type MigrationSaver, type PrecopyOptions } from './precopy.js';
+import { buildQueryMigrate, createSharedStats, createStats } from './stats.js';
+import { MigrationStateMachine, type MigrationStatus } from './status.js';
+
+const PAGE = 4096;
+const SETUP_BYTES = 16;
+const TRAILER_BYTES = 32;
+
+/** Time moves only when the loop sleeps or the fake link carries bytes. */
+class FakeClock {
+  t = 0;
+  sleeps: number[] = [];
+  now = () => this.t;
+  sleep = async (ms: number) => {
+    this.sleeps.push(ms);
+    this.t += Math.max(0, ms);
+  };
+}
+
+interface SaverHooks {
+  setup?(): void;
+  iterate?(): void;
+  complete?(): void;
+}
+
+/** Guest RAM as page numbers: each page goes out as PAGE bytes whose first 4 are its number. */
+class FakeSaver implements MigrationSaver {
+  calls: string[] = [];
+  budgets: number[] = [];
+  sent: number[] = [];
+  syncs = 0;
+  runstate: string | undefined;
+  private toSend = new Set<number>();
+  private out: Uint8Array[] = [];
+  constructor(
+    readonly pages: number,
+    /** Pages the guest dirtied before sync number `n` (n ≥ 2). */
+    readonly dirtied: (n: number) => number[] = () => [],
+    readonly hooks: SaverHooks = {},
+  ) {}
+  setup(): void {
+    this.calls.push('setup');
+    this.hooks.setup?.();
+    this.out.push(new Uint8Array(SETUP_BYTES));
+  }
+  syncDirty(): void {
+    this.syncs++;
+    const pages = this.syncs === 1 ? Array.from({ length: this.pages }, (_, i) => i) : this.dirtied(this.syncs);
+    for (const p of pages) this.toSend.add(p);
+  }
+  pendingBytes(): number {
+    return this.toSend.size * PAGE;
+  }
+  private sendPage(p: number): Uint8Array {
+    this.toSend.delete(p);
+    this.sent.push(p);
+    const b = new Uint8Array(PAGE);
+    new DataView(b.buffer).setUint32(0, p);
+    return b;
+  }
+  iterate(maxBytes: number): number {
+    this.calls.push('iterate');
+    this.budgets.push(maxBytes);
+    this.hooks.iterate?.();
+    let n = 0;
+    for (const p of this.toSend) {
+      if (n >= maxBytes) break;
+      this.out.push(this.sendPage(p));
+      n += PAGE;
+    }
+    return n;
+  }
+  complete(runstate: string): void {
+    this.calls.push('complete');
+    this.hooks.complete?.();
+    this.syncDirty();
+    this.runstate = runstate;
+    for (const p of [...this.toSend]) this.out.push(this.sendPage(p));
+    this.out.push(new Uint8Array(TRAILER_BYTES));
+  }
+  drainOutput(): Uint8Array[] {
+    const o = this.out;
+    this.out = [];
+    return o;
+  }
+}
+
+interface SinkOptions {
+  clock: FakeClock;
+  /** Link speed: each write advances the clock by len / bytesPerMs. */
+  bytesPerMs?: number;
+  /** The write that would pass this many bytes rejects with `error`. */
+  failAtByte?: number;
+  error?: Error;
+  endError?: Error;
+  /** Write number `blockAt` (1-based) never resolves until destroy(). */
+  blockAt?: number;
+  onWrite?(sink: FakeSink): void;
+}
+
+class FakeSink implements ByteSink {
+  bytes = 0;
+  writes: { t: number; len: number; page: number }[] = [];
+  ended = false;
+  destroyedWith: Error | null | undefined = undefined;
+  blocked?: Promise<void>;
+  private signalBlocked?: () => void;
+  private reject?: (err: Error) => void;
+  constructor(readonly o: SinkOptions) {
+    this.blocked = new Promise((r) => (this.signalBlocked = r));
+  }
+  write(chunk: Uint8Array): Promise<void> {
+    if (this.destroyedWith !== undefined) return Promise.reject(new Error('write after destroy'));
+    if (this.o.failAtByte !== undefined && this.bytes + chunk.length > this.o.failAtByte) {
+      return Promise.reject(this.o.error ?? new Error('write EPIPE'));
+    }
+    const page = chunk.length === PAGE ? new DataView(chunk.buffer, chunk.byteOffset).getUint32(0) : -1;
+    this.writes.push({ t: this.o.clock.t, len: chunk.length, page });
+    this.bytes += chunk.length;
+    if (this.o.bytesPerMs) this.o.clock.t += chunk.length / this.o.bytesPerMs;
+    this.o.onWrite?.(this);
+    if (this.writes.length === this.o.blockAt) {
+      this.signalBlocked?.();
+      return new Promise((_, reject) => (this.reject = reject));
+    }
+    return Promise.resolve();
+  }
+  async end(): Promise<void> {
+    if (this.o.endError) throw this.o.endError;
+    this.ended = true;
+  }
+  destroy(err?: Error): void {
+    this.destroyedWith = err ?? null;
+    this.reject?.(new Error('sink destroyed'));
+  }
+  /** Bytes written per 100 ms slot. */
+  perSlot(): number[] {
+    const slots: number[] = [];
+    for (const w of this.writes) {
+      const i = Math.floor(w.t / 100 + 1e-9);
+      slots[i] = (slots[i] ?? 0) + w.len;
+    }
+    return slots;
+  }
+}
+
+function harness(over: Partial<PrecopyOptions> & { pages?: number; dirtied?: (n: number) => number[]; hooks?: SaverHooks; sinkOpts?: Partial<SinkOptions>; params?: PrecopyOptions['params'] } = {}) {
+  const clock = new FakeClock();
+  const saver = new FakeSaver(over.pages ?? 100, over.dirtied, over.hooks);
+  const sink = new FakeSink({ clock, ...over.sinkOpts });
+  const state = over.state ?? new MigrationStateMachine();
+  const history: string[] = [];
+  state.onChange(({ from, to }) => history.push(`${from}>${to}`));
+  const passes: number[] = [];
+  const guest = { stops: 0, resumes: [] as string[], pendingAtStop: -1, runstate: 'running' };
+  const stats = over.stats ?? createStats();
+  const opts: PrecopyOptions = {
+    saver,
+    sink,
+    params: over.params ?? { ...defaultParameters(), 'max-bandwidth': 0 },
+    state,
+    stats,
+    now: clock.now,
+    sleep: clock.sleep,
+    onPass: (n) => passes.push(n),
+    stopGuest: () => {
+      guest.stops++;
+      guest.pendingAtStop = saver.pendingBytes();
+      return guest.runstate;
+    },
+    resumeGuest: (rs) => {
+      guest.resumes.push(rs);
+    },
+    ...over,
+  };
+  return { clock, saver, sink, state, history, passes, guest, stats, opts, run: () => runPrecopy(opts) };
+}
+
+const withParams = (p: Partial<MigrationParameters>): MigrationParameters => ({ ...defaultParameters(), ...p });
+
+describe('runPrecopy: a successful migration', () => {
+  it('runs setup, passes and switchover, writes every page and ends the stream', async () => {
+    const h = harness({ pages: 50 });
+    const r = await h.run();
+    expect(r.status).toBe('completed');
+    expect(h.history).toEqual(['none>setup', 'setup>active', 'active>completed']);
+    expect(h.saver.calls[0]).toBe('setup');
+    expect(h.saver.calls.at(-1)).toBe('complete');
+    expect(h.saver.runstate).toBe('running');
+    expect(new Set(h.sink.writes.filter((w) => w.page >= 0).map((w) => w.page)).size).toBe(50);
+    expect(h.sink.bytes).toBe(SETUP_BYTES + 50 * PAGE + TRAILER_BYTES);
+    expect(h.sink.ended).toBe(true);
+    expect(h.sink.destroyedWith).toBeUndefined();
+    expect(h.guest.stops).toBe(1);
+    expect(h.guest.resumes).toEqual([]);
+    expect(h.passes).toEqual([1, 2, 3]); // setup sync, the sync that found nothing left, completion
+    expect(r).toMatchObject({ passes: 3, bytesWritten: h.sink.bytes });
+  });
+
+  it('starts from an ended migration and refuses a running one', async () => {
+    const done = harness({ state: new MigrationStateMachine('failed'), pages: 2 });
+    expect((await done.run()).status).toBe('completed');
+    expect(done.history[0]).toBe('failed>setup');
+    const running = harness({ state: new MigrationStateMachine('active') });
+    await expect(running.run()).rejects.toThrow(MigrationActiveError);
+    expect(running.saver.calls).toEqual([]);
+  });
+
+  it('refuses bad options, naming them', async () => {
+    const h = harness();
+    await expect(runPrecopy({ ...h.opts, stopGuest: undefined as never })).rejects.toThrow(/stopGuest is missing/);
+    await expect(runPrecopy({ ...h.opts, maxBatchBytes: 0 })).rejects.toThrow(PrecopyOptionsError);
+  });
+});
+
+describe('runPrecopy: rate limiting', () => {
+  it('sends max-bandwidth/10 bytes per 100 ms slot and sleeps out the rest of the slot', async () => {
+    // 10 MB/s → 1,000,000 bytes a slot; downtime-limit 0 so it only switches over once nothing is left.
+    const h = harness({ pages: 1000, params: withParams({ 'max-bandwidth': 10_000_000, 'downtime-limit': 0 }) });
+    const r = await h.run();
+    expect(r.status).toBe('completed');
+    const slots = h.sink.perSlot();
+    const total = SETUP_BYTES + 1000 * PAGE + TRAILER_BYTES;
+    expect(slots.length).toBe(Math.ceil((1000 * PAGE) / 1_000_000));
+    for (const s of slots.slice(0, -1)) {
+      expect(s).toBeGreaterThanOrEqual(1_000_000);
+      expect(s).toBeLessThanOrEqual(1_000_000 + PAGE + SETUP_BYTES); // one page of overshoot at most
+    }
+    expect(slots.reduce((a, b) => a + b, 0)).toBe(total);
+    // each slot's budget is what is left of its 1,000,000 bytes
+    expect(Math.max(...h.saver.budgets)).toBe(1_000_000);
+    // the sleeps end each slot exactly at its 100 ms boundary
+    expect(h.clock.sleeps.filter((ms) => ms > 0)).toEqual([100, 100, 100, 100]);
+    // measured over the run: ~80 Mbit/s
+    expect(h.stats.mbps).toBeGreaterThan(80 * 0.95);
+    expect(h.stats.mbps).toBeLessThan(80 * 1.05);
+  });
+
+  it('applies a new max-bandwidth from the next slot (migrate_set_speed during a migration)', async () => {
+    let params = withParams({ 'max-bandwidth': 1_000_000, 'downtime-limit': 0 }); // 100,000 bytes a slot
+    const h = harness({
+      pages: 400,
+      params: () => params,
+      sinkOpts: {
+        onWrite: (s) => {
+          if (s.o.clock.t >= 300) params = withParams({ 'max-bandwidth': 4_000_000, 'downtime-limit': 0 });
+        },
+      },
+    });
+    expect((await h.run()).status).toBe('completed');
+    const slots = h.sink.perSlot();
+    for (const i of [1, 2]) {
+      expect(slots[i]).toBeGreaterThanOrEqual(100_000);
+      expect(slots[i]).toBeLessThanOrEqual(100_000 + PAGE);
+    }
+    for (const i of [4, 5]) {
+      expect(slots[i]).toBeGreaterThanOrEqual(400_000);
+      expect(slots[i]).toBeLessThanOrEqual(400_000 + PAGE);
+    }
+  });
+
+  it('unlimited bandwidth (0) still goes in bounded batches and yields at every slot end', async () => {
+    const h = harness({
+      pages: 2000,
+      params: withParams({ 'max-bandwidth': 0, 'downtime-limit': 0 }),
+      maxBatchBytes: 256 * 1024,
+      sinkOpts: { bytesPerMs: 10_000 },
+    });
+    expect((await h.run()).status).toBe('completed');
+    expect(h.saver.budgets.every((b) => b === 256 * 1024)).toBe(true);
+    expect(h.saver.budgets.length).toBe(Math.ceil((2000 * PAGE) / (256 * 1024)));
+    const yields = h.clock.sleeps.filter((ms) => ms === 0).length;
+    expect(yields).toBeGreaterThanOrEqual(3); // ~800 ms of link time: one yield per 100 ms slot
+    expect(h.clock.sleeps.every((ms) => ms === 0)).toBe(true);
+  });
+});
+
+describe('runPrecopy: passes and the switchover threshold', () => {
+  // Link of 1000 bytes/ms, downtime-limit 100 ms → max_size = 100,000 bytes: 24 pages fit, 25 do not.
+  const threshold = (dirtiedAtPass2: number) =>
+    harness({
+      pages: 100,
+      params: withParams({ 'max-bandwidth': 0, 'downtime-limit': 100 }),
+      maxBatchBytes: 16 * PAGE,
+      sinkOpts: { bytesPerMs: 1000 },
+      dirtied: (n) => (n === 2 ? Array.from({ length: dirtiedAtPass2 }, (_, i) => i) : []),
+    });
+
+  it('switches over when pending ≤ bandwidth × downtime-limit (24 pages)', async () => {
+    // 20 pages are left when pending first drops under max_size; the guest re-dirtied 4 → 24 pages.
+    const h = threshold(4);
+    expect((await h.run()).status).toBe('completed');
+    expect(h.guest.pendingAtStop).toBe(24 * PAGE);
+    expect(h.passes).toEqual([1, 2, 3]);
+    expect(h.stats.dirtySyncCount).toBe(3);
+  });
+
+  it('does another pass when pending is above it (25 pages)', async () => {
+    const h = threshold(5);
+    expect((await h.run()).status).toBe('completed');
+    expect(h.guest.pendingAtStop).toBe(9 * PAGE); // 25 - one batch of 16
+    expect(h.passes).toEqual([1, 2, 3, 4]);
+    // the re-dirtied pages went out twice
+    const counts = new Map<number, number>();
+    for (const w of h.sink.writes) if (w.page >= 0) counts.set(w.page, (counts.get(w.page) ?? 0) + 1);
+    expect([0, 1, 2, 3, 4].map((p) => counts.get(p))).toEqual([2, 2, 2, 2, 2]);
+    expect(counts.get(50)).toBe(1);
+  });
+
+  it('keeps iterating while the guest dirties faster than the link, and converges when it slows', async () => {
+    const h = harness({
+      pages: 256,
+      params: withParams({ 'max-bandwidth': 0, 'downtime-limit': 10 }), // max_size 10,000 bytes: 2 pages
+      maxBatchBytes: 8 * PAGE,
+      sinkOpts: { bytesPerMs: 1000 },
+      dirtied: (n) => (n <= 6 ? Array.from({ length: 128 }, (_, i) => i) : []), // ~0.5 s of link per pass
+    });
+    expect((await h.run()).status).toBe('completed');
+    expect(h.passes.length).toBeGreaterThanOrEqual(7);
+    expect(h.passes).toEqual(Array.from({ length: h.passes.length }, (_, i) => i + 1));
+    // 128 pages re-dirtied per ~0.5 s pass: QEMU's rate over periods of ≥ 1 s, in pages/s
+    expect(h.stats.dirtyPagesRate).toBeGreaterThan(128);
+    expect(h.stats.dirtyPagesRate).toBeLessThan(400);
+  });
+});
+
+describe('runPrecopy: statistics', () => {
+  it('counts bytes, times and downtime as QEMU does', async () => {
+    const h = harness({
+      pages: 100,
+      params: withParams({ 'max-bandwidth': 0, 'downtime-limit': 100 }),
+      maxBatchBytes: 16 * PAGE,
+      sinkOpts: { bytesPerMs: 1000 },
+      dirtied: (n) => (n === 2 ? [0, 1, 2, 3] : []),
+    });
+    const seen: MigrationStatus[] = [];
+    h.state.onChange(({ to }) => {
+      seen.push(to);
+      if (to === 'active') {
+        expect(h.stats.total).toBe(100 * PAGE);
+        expect(h.stats.remaining).toBe(100 * PAGE);
+        expect(h.stats.expectedDowntime).toBe(100);
+        expect(buildQueryMigrate({ status: to, stats: h.stats, now: h.clock.t }).ram?.['dirty-sync-count']).toBe(1);
+      }
+    });
+    await h.run();
+    const s = h.stats;
+    expect(s.transferred).toBe(h.sink.bytes);
+    expect(s.precopyBytes + s.downtimeBytes).toBe(h.sink.bytes);
+    expect(s.downtimeBytes).toBe(24 * PAGE + TRAILER_BYTES); // what went out after the guest stopped
+    expect(s.downtime).toBeCloseTo((24 * PAGE + TRAILER_BYTES) / 1000, 6);
+    expect(s.setupTime).toBeCloseTo(SETUP_BYTES / 1000, 9);
+    expect(s.totalTime).toBeCloseTo(h.sink.bytes / 1000, 6);
+    expect(s.remaining).toBe(0);
+    expect(s.mbps).toBeCloseTo(8, 1); // 1000 bytes/ms
+    expect(s.pagesPerSecond).toBeCloseTo(1_000_000 / PAGE, 0); // 1000 B/ms ÷ 4096 B ≈ 244 pages/s
+    const reply = buildQueryMigrate({ status: 'completed', stats: s, now: h.clock.t });
+    expect(reply.ram).toMatchObject({ transferred: h.sink.bytes, total: 100 * PAGE, remaining: 0, 'dirty-sync-count': 3 });
+    expect(reply.downtime).toBe(Math.trunc(s.downtime));
+  });
+
+  it('counts every byte as downtime-bytes when the guest is not running (-S)', async () => {
+    const h = harness({ pages: 10, isGuestRunning: () => false });
+    h.guest.runstate = 'prelaunch';
+    await h.run();
+    expect(h.stats.precopyBytes).toBe(0);
+    expect(h.stats.downtimeBytes).toBe(h.sink.bytes);
+    expect(h.saver.runstate).toBe('prelaunch');
+  });
+
+  it('updates a shared-buffer stats view', async () => {
+    const { stats } = createSharedStats();
+    const h = harness({ pages: 10, stats });
+    await h.run();
+    expect(stats.transferred).toBe(h.sink.bytes);
+    expect(stats.pageSize).toBe(PAGE);
+  });
+});
+
+describe('runPrecopy: cancel', () => {
+  it('before the start: cancelled without touching the saver', async () => {
+    const ac = new AbortController();
+    ac.abort();
+    const h = harness({ signal: ac.signal });
+    const r = await h.run();
+    expect(r.status).toBe('cancelled');
+    expect(h.history).toEqual(['none>setup', 'setup>cancelling', 'cancelling>cancelled']);
+    expect(h.saver.calls).toEqual([]);
+    expect(h.sink.destroyedWith).toBeInstanceOf(MigrationCancelledError);
+  });
+
+  it('during setup', async () => {
+    const ac = new AbortController();
+    const h = harness({ signal: ac.signal, hooks: { setup: () => ac.abort() } });
+    const r = await h.run();
+    expect(r.status).toBe('cancelled');
+    expect(h.history).toEqual(['none>setup', 'setup>cancelling', 'cancelling>cancelled']);
+    expect(h.saver.calls).toEqual(['setup']);
+    expect(h.guest.stops).toBe(0);
+    expect(h.sink.destroyedWith).toBeInstanceOf(MigrationCancelledError);
+  });
+
+  it('while active: the state is cancelling at once, then cancelled; the guest was never stopped', async () => {
+    const ac = new AbortController();
+    let stateAtAbort = '';
+    const h = harness({
+      pages: 100,
+      signal: ac.signal,
+      maxBatchBytes: 4 * PAGE,
+      sinkOpts: {
+        onWrite: (s) => {
+          if (s.writes.length === 10) {
+            ac.abort();
+            stateAtAbort = h.state.status;
+          }
+        },
+      },
+    });
+    const r = await h.run();
+    expect(stateAtAbort).toBe('cancelling');
+    expect(r.status).toBe('cancelled');
+    expect(h.state.status).toBe('cancelled');
+    expect(h.history).toEqual(['none>setup', 'setup>active', 'active>cancelling', 'cancelling>cancelled']);
+    expect(h.sink.writes.length).toBe(10);
+    expect(h.guest.stops).toBe(0);
+    expect(h.guest.resumes).toEqual([]);
+    expect(h.sink.ended).toBe(false);
+  });
+
+  it('while a write waits for the peer: destroying the sink unblocks it', async () => {
+    const ac = new AbortController();
+    const h = harness({ pages: 100, signal: ac.signal, maxBatchBytes: 4 * PAGE, sinkOpts: { blockAt: 5 } });
+    const running = h.run();
+    await h.sink.blocked;
+    ac.abort();
+    const r = await running;
+    expect(r.status).toBe('cancelled');
+    expect(h.sink.destroyedWith).toBeInstanceOf(MigrationCancelledError);
+  });
+
+  it('after the guest was stopped: the guest is resumed with its runstate', async () => {
+    const ac = new AbortController();
+    const h = harness({ pages: 10, signal: ac.signal });
+    const stop = h.opts.stopGuest;
+    h.opts.stopGuest = () => {
+      const rs = stop();
+      ac.abort();
+      return rs;
+    };
+    const r = await h.run();
+    expect(r.status).toBe('cancelled');
+    expect(h.guest.resumes).toEqual(['running']);
+    expect(h.saver.calls).not.toContain('complete');
+    expect(h.history.at(-1)).toBe('cancelling>cancelled');
+  });
+});
+
+describe('runPrecopy: failures', () => {
+  it('a sink error while active fails the migration with error-desc naming the cause', async () => {
+    const cause = new Error('write EPIPE');
+    const h = harness({ pages: 100, maxBatchBytes: 4 * PAGE, sinkOpts: { failAtByte: 50_000, error: cause } });
+    const r = await h.run();
+    expect(r.status).toBe('failed');
+    expect(r.errorDesc).toBe('migration stream write failed: write EPIPE');
+    expect(r.error).toBeInstanceOf(MigrationFailedError);
+    expect(r.error?.phase).toBe('write');
+    expect(r.error?.cause).toBe(cause);
+    expect(h.sink.destroyedWith).toBe(r.error);
+    expect(h.state.status).toBe('failed');
+    expect(h.history).toEqual(['none>setup', 'setup>active', 'active>failed']);
+    expect(h.guest.stops).toBe(0);
+    expect(h.guest.resumes).toEqual([]);
+    expect(buildQueryMigrate({ status: h.state.status, stats: h.stats, now: 0, errorDesc: r.errorDesc }))
+      .toEqual({ status: 'failed', 'error-desc': 'migration stream write failed: write EPIPE' });
+  });
+
+  it('a sink error after the guest stopped resumes the guest', async () => {
+    const h = harness({ pages: 10, sinkOpts: { failAtByte: SETUP_BYTES + 10 * PAGE + 1 } }); // the trailer fails
+    h.guest.runstate = 'running';
+    const r = await h.run();
+    expect(r.status).toBe('failed');
+    expect(r.errorDesc).toMatch(/^migration stream write failed: /);
+    expect(h.guest.resumes).toEqual(['running']);
+    expect(h.state.status).toBe('failed');
+  });
+
+  it('a failing sink.end() fails the migration and resumes the guest', async () => {
+    const h = harness({ pages: 3, sinkOpts: { endError: new Error('connection reset by peer') } });
+    const r = await h.run();
+    expect(r).toMatchObject({ status: 'failed', errorDesc: 'migration stream write failed: connection reset by peer' });
+    expect(r.error?.phase).toBe('end');
+    expect(h.guest.resumes).toEqual(['running']);
+  });
+
+  it('a saver that throws fails the migration in that phase', async () => {
+    const h = harness({ pages: 10, hooks: { iterate: () => { throw new Error('dirty bitmap gone'); } } });
+    const r = await h.run();
+    expect(r).toMatchObject({ status: 'failed', errorDesc: 'migration iterate failed: dirty bitmap gone' });
+    expect(h.sink.destroyedWith).toBe(r.error);
+    const s = harness({ hooks: { setup: () => { throw new Error('no RAM'); } } });
+    const rs = await s.run();
+    expect(rs).toMatchObject({ status: 'failed', errorDesc: 'migration setup failed: no RAM' });
+    expect(s.history).toEqual(['none>setup', 'setup>failed']);
+  });
+
+  it('a stopGuest that throws fails the migration and resumes nothing', async () => {
+    const h = harness({ pages: 3 });
+    h.opts.stopGuest = () => { throw new Error('vCPUs did not stop'); };
+    const r = await h.run();
+    expect(r).toMatchObject({ status: 'failed', errorDesc: 'migration failed to stop the guest: vCPUs did not stop' });
+    expect(h.guest.resumes).toEqual([]);
+  });
+
+  it('reports a resumeGuest failure beside the outcome', async () => {
+    const h = harness({ pages: 3, sinkOpts: { endError: new Error('reset') } });
+    const oops = new Error('cannot restart vCPUs');
+    h.opts.resumeGuest = () => { throw oops; };
+    const r = await h.run();
+    expect(r.status).toBe('failed');
+    expect(r.resumeError).toBe(oops);
+  });
+});
