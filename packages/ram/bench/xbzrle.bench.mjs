@@ -72,27 +72,64 @@ function timeLoop(fn) {
   return (rounds * PAIRS * P) / (ns / 1e9) / 1e6; // MB/s (10^6 bytes)
 }
 
+const IMPLS = {
+  ts: { enc: ram.xbzrleEncodeTs, dec: ram.xbzrleDecodeTs },
+  wasm: { enc: ram.xbzrleEncodeWasm, dec: ram.xbzrleDecodeWasm },
+  default: { enc: xbzrleEncode, dec: xbzrleDecode },
+};
+if (!ram.xbzrleWasmSupported) delete IMPLS.wasm;
+
 const rows = [];
 const out = new Uint8Array(P * PAIRS);
 const lens = new Int32Array(PAIRS);
 let sink = 0;
+// pages inside a kernel memory (as the page cache holds them): no copies in
+const inMem = new ram.XbzrlePageCache(2 * PAIRS * P).arena;
+const inMemDest = new ram.XbzrlePageCache(PAIRS * P).arena;
+const inMemOk = ram.xbzrleWasmSupported && inMem.buffer !== inMemDest.buffer;
 for (const kind of Object.keys(QEMU)) {
   const { old, neu } = makeCase(kind);
-  for (let p = 0; p < PAIRS; p++) lens[p] = xbzrleEncode(old, p * P, neu, p * P, P, out, p * P, P);
+  for (let p = 0; p < PAIRS; p++) lens[p] = ram.xbzrleEncodeTs(old, p * P, neu, p * P, P, out, p * P, P);
   const overflow = lens.filter((l) => l < 0).length;
   const meanLen = lens.reduce((a, l) => a + Math.max(l, 0), 0) / PAIRS;
-  const encMBs = timeLoop(() => {
-    for (let p = 0; p < PAIRS; p++) sink += xbzrleEncode(old, p * P, neu, p * P, P, out, p * P, P);
-  });
-  let decMBs = null;
-  if (QEMU[kind].dec) {
-    const dest = old.slice();
-    decMBs = timeLoop(() => {
-      for (let p = 0; p < PAIRS; p++) sink += xbzrleDecode(out, p * P, lens[p], dest, p * P, P);
+  const row = { pattern: kind, overflowPages: overflow, meanEncodedBytes: Math.round(meanLen), enc: {}, dec: {}, qemu: QEMU[kind] };
+  const check = new Uint8Array(P);
+  for (const [name, impl] of Object.entries(IMPLS)) {
+    for (let p = 0; p < PAIRS; p++) {
+      const r = impl.enc(old, p * P, neu, p * P, P, check, 0, P);
+      if (r !== lens[p] || (r > 0 && !Buffer.from(check.subarray(0, r)).equals(out.subarray(p * P, p * P + r)))) {
+        throw new Error(`${name} encoder disagrees with ts on ${kind} page ${p}`);
+      }
+    }
+    row.enc[name] = timeLoop(() => {
+      for (let p = 0; p < PAIRS; p++) sink += impl.enc(old, p * P, neu, p * P, P, out, p * P, P);
     });
-    if (!Buffer.from(dest).equals(Buffer.from(neu))) throw new Error(`decode mismatch for ${kind}`);
   }
-  rows.push({ pattern: kind, overflowPages: overflow, meanEncodedBytes: Math.round(meanLen), encMBs, decMBs, qemu: QEMU[kind] });
+  if (inMemOk) {
+    inMem.set(old, 0);
+    inMem.set(neu, PAIRS * P);
+    const N = PAIRS * P;
+    row.enc['wasm in-memory'] = timeLoop(() => {
+      for (let p = 0; p < PAIRS; p++) sink += xbzrleEncode(inMem, p * P, inMem, N + p * P, P, out, p * P, P);
+    });
+  }
+  if (QEMU[kind].dec) {
+    for (const [name, impl] of Object.entries(IMPLS)) {
+      const dest = old.slice();
+      row.dec[name] = timeLoop(() => {
+        for (let p = 0; p < PAIRS; p++) sink += impl.dec(out, p * P, lens[p], dest, p * P, P);
+      });
+      if (!Buffer.from(dest).equals(Buffer.from(neu))) throw new Error(`${name} decode mismatch for ${kind}`);
+    }
+    if (inMemOk) {
+      inMemDest.set(old, 0);
+      row.dec['wasm in-memory'] = timeLoop(() => {
+        for (let p = 0; p < PAIRS; p++) sink += xbzrleDecode(out, p * P, lens[p], inMemDest, p * P, P);
+      });
+      if (!Buffer.from(inMemDest).equals(Buffer.from(neu))) throw new Error(`in-memory decode mismatch for ${kind}`);
+    }
+  }
+  rows.push(row);
 }
 
 let zeroMBs = null;
@@ -103,15 +140,20 @@ if (typeof ram.isZeroPage === 'function') {
   });
 }
 
-const fmt = (n) => (n === null ? '-' : Math.round(n).toLocaleString('en-US'));
-const ratio = (v, range) => (v === null || !range ? '-' : `${(v / range[1]).toFixed(2)}–${(v / range[0]).toFixed(2)}x`);
-console.log(`XBZRLE on ${P}-byte pages, ${PAIRS} distinct pairs per pattern, node ${process.version}`);
-console.log('pattern      ovf  avgLen   enc MB/s   QEMU enc       ratio        dec MB/s   QEMU dec        ratio');
-for (const r of rows) {
-  const qe = r.qemu.enc, qd = r.qemu.dec;
-  console.log(
-    `${r.pattern.padEnd(11)} ${String(r.overflowPages).padStart(4)} ${String(r.meanEncodedBytes).padStart(7)} ${fmt(r.encMBs).padStart(10)}   ${`${fmt(qe[0])}–${fmt(qe[1])}`.padEnd(13)} ${ratio(r.encMBs, qe).padEnd(12)} ${fmt(r.decMBs).padStart(9)}   ${qd ? `${fmt(qd[0])}–${fmt(qd[1])}`.padEnd(14) : '-'.padEnd(14)} ${ratio(r.decMBs, qd)}`,
-  );
+const fmt = (n) => (n === null || n === undefined ? '-' : Math.round(n).toLocaleString('en-US'));
+const ratio = (v, range) => (v === undefined || !range ? '-' : range[0] === range[1] ? `${(v / range[0]).toFixed(2)}x` : `${(v / range[1]).toFixed(2)}–${(v / range[0]).toFixed(2)}x`);
+const names = [...Object.keys(IMPLS), ...(inMemOk ? ['wasm in-memory'] : [])];
+console.log(`XBZRLE on ${P}-byte pages, ${PAIRS} distinct pairs per pattern, node ${process.version}, MB/s (ratio to QEMU 7.2's C)`);
+console.log('"wasm": pages in ordinary buffers (copied into the kernel memory); "wasm in-memory": pages already in a kernel memory (the page cache arena); "default": what xbzrleEncode/xbzrleDecode pick');
+for (const dir of ['enc', 'dec']) {
+  console.log(`\n${dir === 'enc' ? 'encode' : 'decode'}`);
+  console.log(`${'pattern'.padEnd(11)} ${'QEMU'.padStart(14)} ${names.map((n) => n.padStart(24)).join('')}`);
+  for (const r of rows) {
+    const q = r.qemu[dir];
+    if (!q) continue;
+    const cells = names.map((n) => `${fmt(r[dir][n])} (${ratio(r[dir][n], q)})`.padStart(24)).join('');
+    console.log(`${r.pattern.padEnd(11)} ${`${fmt(q[0])}–${fmt(q[1])}`.padStart(14)} ${cells}`);
+  }
 }
-if (zeroMBs !== null) console.log(`isZeroPage: ${fmt(zeroMBs)} MB/s`);
+if (zeroMBs !== null) console.log(`\nisZeroPage: ${fmt(zeroMBs)} MB/s`);
 console.log(JSON.stringify({ pageSize: P, pairs: PAIRS, node: process.version, rows, isZeroPageMBs: zeroMBs, sink: sink > 0 }));

@@ -1,5 +1,6 @@
 import { copyBytes } from './views.js';
 import { xbzrleEncode } from './encode.js';
+import { WASM_MAX_ARENA, WASM_MAX_PAGE, XbzrleWasm, wasmSupported } from './wasm.js';
 
 /** QEMU's CACHED_PAGE_LIFETIME: a cached page is not replaced by another address for 2 sync cycles. */
 export const CACHED_PAGE_LIFETIME = 2;
@@ -56,8 +57,14 @@ export class XbzrlePageCache {
   capacity = 0;
   /** The cache size asked for, in bytes. */
   cacheBytes = 0;
-  /** Page bytes of every slot; slot k is at `k * pageSize`. Replaced by `resize`. */
+  /**
+   * Page bytes of every slot; slot k is at `k * pageSize`. Replaced by `resize`. When WebAssembly SIMD
+   * is available (and the arena is at most 1 GiB) this is a view of a kernel memory, so the encoder
+   * reads cached pages in place.
+   */
   arena: Uint8Array = new Uint8Array(0);
+  /** One page-sized buffer next to the arena (in the same kernel memory): XbzrlePageEncoder's snapshot. */
+  scratchPage: Uint8Array = new Uint8Array(0);
   /** Slots holding a page. */
   numItems = 0;
   private addrs: Float64Array = new Float64Array(0); // -1: empty
@@ -76,7 +83,15 @@ export class XbzrlePageCache {
     const cap = pow2floor(Math.floor(cacheBytes / this.pageSize));
     this.cacheBytes = cacheBytes;
     this.capacity = cap;
-    this.arena = new Uint8Array(cap * this.pageSize);
+    const bytes = cap * this.pageSize;
+    if (wasmSupported && this.pageSize <= WASM_MAX_PAGE && bytes + this.pageSize <= WASM_MAX_ARENA) {
+      const w = new XbzrleWasm(bytes + this.pageSize);
+      this.arena = w.arena(0, bytes);
+      this.scratchPage = w.arena(bytes, this.pageSize);
+    } else {
+      this.arena = new Uint8Array(bytes);
+      this.scratchPage = new Uint8Array(this.pageSize);
+    }
     this.addrs = new Float64Array(cap).fill(-1);
     this.ages = new Float64Array(cap);
     this.numItems = 0;
@@ -184,14 +199,12 @@ export class XbzrlePageEncoder {
    */
   sendBuf: Uint8Array = new Uint8Array(0);
   sendOff = 0;
-  private readonly current: Uint8Array;
   private missPrev = 0;
   private pagesPrev = 0;
   private bytesPrev = 0;
 
   constructor(cache: XbzrlePageCache) {
     this.cache = cache;
-    this.current = new Uint8Array(cache.pageSize);
     this.stats = {
       'cache-size': cache.cacheBytes, bytes: 0, pages: 0, 'cache-miss': 0,
       'cache-miss-rate': 0, 'encoding-rate': 0, overflow: 0,
@@ -235,7 +248,7 @@ export class XbzrlePageEncoder {
     st.pages++;
     const cachedOff = cache.lookup(addr);
     // snapshot the page: the guest may write it while we encode
-    const cur = this.current;
+    const cur = cache.scratchPage;
     copyBytes(page, pageOff, cur, 0, ps);
     const len = xbzrleEncode(cache.arena, cachedOff, cur, 0, ps, out, outOff, ps);
     if (!lastStage && len !== 0) {
@@ -258,7 +271,7 @@ export class XbzrlePageEncoder {
    * in use, i.e. after the first round, and not in the last stage), so a later change encodes against it.
    */
   cacheZeroPage(addr: number, age: number): void {
-    const cur = this.current;
+    const cur = this.cache.scratchPage;
     cur.fill(0);
     this.cache.insert(addr, cur, age, 0);
   }

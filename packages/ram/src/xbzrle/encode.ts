@@ -1,4 +1,5 @@
 import { BufferViews, LITTLE_ENDIAN, copyBytes, refreshViews } from './views.js';
+import { WASM_MAX_PAGE, encodeWasm, wasmSupported } from './wasm.js';
 
 /**
  * XBZRLE encoder producing exactly the bytes QEMU 7.2's `xbzrle_encode_buffer` produces (see
@@ -55,6 +56,13 @@ export function xbzrleEncode(
   outOff: number,
   outLimit: number,
 ): number {
+  return wasmSupported
+    ? xbzrleEncodeWasm(oldBuf, oldOff, newBuf, newOff, pageSize, out, outOff, outLimit)
+    : xbzrleEncodeTs(oldBuf, oldOff, newBuf, newOff, pageSize, out, outOff, outLimit);
+}
+
+function checkArgs(oldBuf: Uint8Array, oldOff: number, newBuf: Uint8Array, newOff: number, pageSize: number,
+  out: Uint8Array, outOff: number, outLimit: number): void {
   if (!Number.isInteger(pageSize) || pageSize <= 0 || pageSize > XBZRLE_MAX_RUN + 1) {
     throw new RangeError(`xbzrle: page size ${pageSize} must be an integer in 1..${XBZRLE_MAX_RUN + 1}`);
   }
@@ -64,6 +72,38 @@ export function xbzrleEncode(
   checkRange('old page', oldBuf, oldOff, pageSize);
   checkRange('new page', newBuf, newOff, pageSize);
   checkRange('output', out, outOff, outLimit);
+}
+
+/** `xbzrleEncode` on the WebAssembly SIMD kernels (wasm.ts); throws if the engine lacks them. */
+export function xbzrleEncodeWasm(
+  oldBuf: Uint8Array,
+  oldOff: number,
+  newBuf: Uint8Array,
+  newOff: number,
+  pageSize: number,
+  out: Uint8Array,
+  outOff: number,
+  outLimit: number,
+): number {
+  checkArgs(oldBuf, oldOff, newBuf, newOff, pageSize, out, outOff, outLimit);
+  if (pageSize > WASM_MAX_PAGE) throw new RangeError(`xbzrle: page size ${pageSize} is above ${WASM_MAX_PAGE}`);
+  const r = encodeWasm(oldBuf, oldOff, newBuf, newOff, pageSize, out, outOff, outLimit);
+  if (r === -2) throw new RangeError(`xbzrle: a run of the ${pageSize}-byte page does not fit a 2-byte ULEB128`);
+  return r;
+}
+
+/** `xbzrleEncode` in plain TypeScript (the reference, and the fallback without WebAssembly SIMD). */
+export function xbzrleEncodeTs(
+  oldBuf: Uint8Array,
+  oldOff: number,
+  newBuf: Uint8Array,
+  newOff: number,
+  pageSize: number,
+  out: Uint8Array,
+  outOff: number,
+  outLimit: number,
+): number {
+  checkArgs(oldBuf, oldOff, newBuf, newOff, pageSize, out, outOff, outLimit);
 
   const p = pageSize;
   const oA = oldBuf.byteOffset + oldOff;

@@ -11,3 +11,6 @@ export {
   DEFAULT_XBZRLE_CACHE_SIZE,
   type XbzrleStats,
 } from './cache.js';
+export { xbzrleEncodeTs, xbzrleEncodeWasm } from './encode.js';
+export { xbzrleDecodeTs, xbzrleDecodeWasm } from './decode.js';
+export { wasmSupported as xbzrleWasmSupported } from './wasm.js';
