@@ -1,0 +1,180 @@
+// mig-daemon's command line: the subset of QEMU's that a migration harness uses, with QEMU's meaning.
+import { parseOptionList } from './options.js';
+import { parseSize } from './size.js';
+
+export interface MemoryBackendConfig {
+  id: string;
+  kind: 'file' | 'ram';
+  size: number;
+  /** memory-backend-file only: the file that is the guest RAM. */
+  memPath?: string;
+  share: boolean;
+}
+
+export type QmpEndpointConfig = { kind: 'unix'; path: string } | { kind: 'tcp'; host: string; port: number };
+
+export interface DaemonConfig {
+  machine: string;
+  /** `-machine ...,memory-backend=ID`: the backend that is the machine's RAM (its id becomes the RAMBlock idstr). */
+  memoryBackendId?: string;
+  /** Guest RAM in bytes (`-m`); 0 means none (QEMU's `-machine none` default). */
+  ramSize: number;
+  backends: MemoryBackendConfig[];
+  qmp: QmpEndpointConfig[];
+  /** `-incoming URI` or `defer`. */
+  incoming?: string;
+  /** `-S`: do not start the guest. */
+  startPaused: boolean;
+  name?: string;
+}
+
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+/** Options that take no argument and change nothing in mig (accepted so QEMU harnesses run unchanged). */
+const ACCEPTED_FLAGS = new Set(['nodefaults', 'no-user-config', 'no-shutdown', 'no-reboot']);
+/** Options whose argument must be `none` (or tcg for -accel), accepted for the same reason. */
+const ACCEPTED_NONE = new Map([
+  ['display', ['none']],
+  ['serial', ['none']],
+  ['monitor', ['none']],
+  ['vga', ['none']],
+  ['parallel', ['none']],
+  ['accel', ['tcg', 'qtest']],
+]);
+
+export function parseDaemonArgs(argv: readonly string[]): DaemonConfig {
+  const config: DaemonConfig = { machine: 'none', ramSize: 0, backends: [], qmp: [], startPaused: false };
+  let ramOption: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const raw = argv[i]!;
+    if (!raw.startsWith('-')) throw new UsageError(`${raw}: invalid option (expected -option)`);
+    const opt = raw.replace(/^--?/, '');
+    if (opt === 'S') {
+      config.startPaused = true;
+      continue;
+    }
+    if (ACCEPTED_FLAGS.has(opt)) continue;
+    const takesValue = ['machine', 'M', 'm', 'object', 'qmp', 'incoming', 'name', ...ACCEPTED_NONE.keys()];
+    if (!takesValue.includes(opt)) throw new UsageError(`${raw}: invalid option`);
+    const value = argv[++i];
+    if (value === undefined) throw new UsageError(`${raw}: requires an argument`);
+    const fail = (why: string): never => {
+      throw new UsageError(`${raw} ${value}: ${why}`);
+    };
+    switch (opt) {
+      case 'machine':
+      case 'M':
+        parseMachine(value, config, fail);
+        break;
+      case 'm':
+        ramOption = value;
+        break;
+      case 'object':
+        config.backends.push(parseBackend(value, fail));
+        break;
+      case 'qmp':
+        config.qmp.push(parseQmp(value, fail));
+        break;
+      case 'incoming':
+        config.incoming = value;
+        break;
+      case 'name': {
+        const list = parseOptionList(value, 'guest');
+        config.name = list.implied ?? value;
+        break;
+      }
+      default: {
+        const allowed = ACCEPTED_NONE.get(opt)!;
+        const head = value.split(',')[0]!;
+        if (!allowed.includes(head)) fail(`mig accepts only ${allowed.map((a) => `'${a}'`).join(' or ')} here`);
+      }
+    }
+  }
+  if (ramOption !== undefined) config.ramSize = parseRamOption(ramOption);
+  resolveMachineRam(config);
+  return config;
+}
+
+function parseMachine(value: string, config: DaemonConfig, fail: (why: string) => never): void {
+  const list = parseOptionList(value, 'type');
+  const type = list.implied ?? 'none';
+  if (type !== 'none') fail(`machine type '${type}' is not supported: mig-daemon models '-machine none'`);
+  config.machine = type;
+  for (const [key, v] of list.props) {
+    if (key === 'memory-backend') config.memoryBackendId = v;
+    else if (key !== 'accel') fail(`property '${key}' not found`);
+  }
+}
+
+function parseRamOption(value: string): number {
+  const list = parseOptionList(value, 'size');
+  for (const key of list.props.keys()) {
+    if (key !== 'slots' && key !== 'maxmem') throw new UsageError(`-m ${value}: property '${key}' not found`);
+  }
+  try {
+    return parseSize(list.implied ?? '', 'm');
+  } catch (err) {
+    throw new UsageError(`-m ${value}: ${(err as Error).message}`);
+  }
+}
+
+function parseBackend(value: string, fail: (why: string) => never): MemoryBackendConfig {
+  const list = parseOptionList(value, 'qom-type');
+  const type = list.implied;
+  if (type !== 'memory-backend-file' && type !== 'memory-backend-ram') {
+    fail(`object type '${type ?? ''}' is not supported (mig has memory-backend-file and memory-backend-ram)`);
+  }
+  const id = list.props.get('id') ?? fail("Parameter 'id' is missing");
+  const sizeText = list.props.get('size') ?? fail("Parameter 'size' is missing");
+  let size: number;
+  try {
+    size = parseSize(sizeText, 'b');
+  } catch (err) {
+    return fail((err as Error).message);
+  }
+  if (size <= 0 || size % 4096 !== 0) fail(`size ${size} must be a positive multiple of the 4096-byte page`);
+  const backend: MemoryBackendConfig = {
+    id,
+    kind: type === 'memory-backend-file' ? 'file' : 'ram',
+    size,
+    share: (list.props.get('share') ?? 'off') === 'on',
+  };
+  if (backend.kind === 'file') backend.memPath = list.props.get('mem-path') ?? fail("Parameter 'mem-path' is missing");
+  for (const key of list.props.keys()) {
+    if (!['id', 'size', 'mem-path', 'share', 'prealloc', 'merge', 'dump'].includes(key)) fail(`property '${key}' not found`);
+  }
+  return backend;
+}
+
+function parseQmp(value: string, fail: (why: string) => never): QmpEndpointConfig {
+  const list = parseOptionList(value);
+  const [address] = list.props.keys();
+  if (address === undefined) fail('missing address');
+  const server = list.props.get('server');
+  if (server !== 'on') fail("mig-daemon's QMP must be a server: add ',server=on,wait=off'");
+  for (const key of list.props.keys()) {
+    if (key !== address && !['server', 'wait', 'nowait'].includes(key)) fail(`property '${key}' not found`);
+  }
+  if (address!.startsWith('unix:')) return { kind: 'unix', path: address!.slice(5) };
+  const tcp = /^tcp:(.*):(\d+)$/.exec(address!);
+  if (tcp) return { kind: 'tcp', host: tcp[1]!.replace(/^\[(.*)\]$/, '$1') || '0.0.0.0', port: Number(tcp[2]) };
+  return fail(`unsupported QMP address '${address}' (use unix:PATH or tcp:HOST:PORT)`);
+}
+
+/** Applies QEMU's rules tying -m to -machine memory-backend=. */
+function resolveMachineRam(config: DaemonConfig): void {
+  const ids = new Set<string>();
+  for (const b of config.backends) {
+    if (ids.has(b.id)) throw new UsageError(`-object ${b.id}: attempt to add duplicate property '${b.id}' to object`);
+    ids.add(b.id);
+  }
+  if (config.memoryBackendId === undefined) return;
+  const backend = config.backends.find((b) => b.id === config.memoryBackendId);
+  if (!backend) throw new UsageError(`Memory backend '${config.memoryBackendId}' not found`);
+  if (config.ramSize === 0) config.ramSize = backend.size;
+  if (backend.size !== config.ramSize) {
+    throw new UsageError('Machine memory size does not match the size of the memory backend');
+  }
+}

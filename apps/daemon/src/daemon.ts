@@ -1,0 +1,176 @@
+// mig-daemon assembled: the guest, its QMP server, and the migrations in and out. Wiring only: the logic
+// lives in the packages and in the migration controllers.
+import fs from 'node:fs/promises';
+import { QmpError, QmpServer, type QmpHandlers, type QmpListener } from '@mig/qmp';
+import type { DaemonConfig } from './cli/args.js';
+import { setUpGuestRam } from './guest/memory-setup.js';
+import { Vm } from './guest/vm.js';
+import type { Logger } from './log.js';
+import { IncomingMigration } from './migration/incoming.js';
+import { OutgoingMigration } from './migration/outgoing.js';
+import { MigrationSettings } from './migration/settings.js';
+import type { WorkerRamBlock } from './migration/protocol.js';
+
+const VERSION = { qemu: { major: 7, minor: 2, micro: 0 }, package: 'mig 0.1.0' };
+
+export class Daemon {
+  readonly vm: Vm;
+  readonly settings: MigrationSettings;
+  readonly outgoing: OutgoingMigration;
+  readonly incoming: IncomingMigration;
+  readonly qmp: QmpServer;
+  #listeners: QmpListener[] = [];
+
+  constructor(
+    readonly config: DaemonConfig,
+    private readonly log: Logger,
+    private readonly exit: (code: number) => void,
+  ) {
+    const ram = setUpGuestRam(config);
+    const initial = config.incoming !== undefined ? 'inmigrate' : config.startPaused ? 'prelaunch' : 'running';
+    this.vm = new Vm(config.name, ram, initial, !config.startPaused);
+    const workerRam: WorkerRamBlock[] = ram.map((b) => ({
+      idstr: b.idstr,
+      guestAddress: b.guestAddress,
+      handle: { address: b.memory.address, size: b.memory.size },
+    }));
+    this.settings = new MigrationSettings(this.vm.ramSize);
+    this.qmp = new QmpServer({
+      handlers: this.handlers(),
+      greeting: VERSION,
+      log: (level, message, err) => this.log[level === 'warn' ? 'warn' : 'error'](message, err === undefined ? undefined : { cause: String(err) }),
+    });
+    const migrationEvent = (status: string): void => {
+      if (this.settings.capability('events')) this.qmp.emit('MIGRATION', { status: status as never });
+    };
+    this.outgoing = new OutgoingMigration(this.vm, config.machine, workerRam, this.settings, log, {
+      onStatus: migrationEvent,
+      onPass: (pass) => {
+        if (this.settings.capability('events')) this.qmp.emit('MIGRATION_PASS', { pass });
+      },
+    });
+    this.incoming = new IncomingMigration(this.vm, config.machine, workerRam, { onStatus: migrationEvent }, log);
+    this.vm.on('STOP', () => this.qmp.emit('STOP'));
+    this.vm.on('RESUME', () => this.qmp.emit('RESUME'));
+  }
+
+  async start(): Promise<void> {
+    for (const endpoint of this.config.qmp) this.#listeners.push(await this.qmp.listen(endpoint));
+    if (this.config.incoming !== undefined && this.config.incoming !== 'defer') {
+      await this.incoming.start(this.config.incoming);
+    }
+    this.log.info('ready', {
+      runstate: this.vm.runstate,
+      ram: this.vm.ram.map((b) => `${b.idstr}:${b.memory.size}`).join(','),
+      qmp: this.#listeners.map((l) => (l.endpoint.kind === 'unix' ? `unix:${l.endpoint.path}` : `tcp:${l.endpoint.host}:${l.endpoint.port}`)).join(' '),
+    });
+  }
+
+  /** `quit`, SIGTERM, SIGINT: SHUTDOWN, then exit. An outgoing migration is cancelled first. */
+  async shutdown(reason: 'host-qmp-quit' | 'host-signal'): Promise<void> {
+    this.outgoing.cancel();
+    this.incoming.cancel();
+    this.qmp.emit('SHUTDOWN', { guest: false, reason });
+    await Promise.all(this.#listeners.map((l) => l.close()));
+    this.qmp.close();
+    this.exit(0);
+  }
+
+  private handlers(): QmpHandlers {
+    const vm = () => this.vm;
+    return {
+      'query-version': () => VERSION,
+      'query-status': () => ({ status: vm().runstate, running: vm().running, singlestep: false }),
+      stop: () => {
+        if (vm().runstate === 'inmigrate') vm().autostart = false;
+        else if (vm().running) vm().stop('paused');
+      },
+      cont: () => {
+        const state = vm().runstate;
+        if (state === 'inmigrate') {
+          vm().autostart = true;
+          return;
+        }
+        if (state === 'finish-migrate') {
+          throw new QmpError('GenericError', 'Migration is not finalized yet');
+        }
+        vm().start();
+      },
+      quit: () => {
+        setImmediate(() => void this.shutdown('host-qmp-quit'));
+      },
+      migrate: (args) => {
+        if (args.blk || args.inc) {
+          throw new QmpError('GenericError', 'Block migration (blk/inc) is not supported by mig yet');
+        }
+        if (args.resume) throw new QmpError('GenericError', 'Postcopy resume is not supported by mig');
+        if (this.incoming.status !== 'none' && this.vm.runstate === 'inmigrate') {
+          throw new QmpError('GenericError', 'Guest is waiting for an incoming migration');
+        }
+        this.outgoing.start(args.uri);
+      },
+      'migrate-incoming': async (args) => {
+        if (this.config.incoming !== 'defer') {
+          throw new QmpError('GenericError', "'-incoming' was not specified on the command line");
+        }
+        try {
+          await this.incoming.start(args.uri);
+        } catch (err) {
+          throw new QmpError('GenericError', (err as Error).message);
+        }
+      },
+      migrate_cancel: () => {
+        this.outgoing.cancel();
+      },
+      'query-migrate': () => (this.incoming.status !== 'none' ? this.incoming.queryMigrate() : this.outgoing.queryMigrate()) as never,
+      'migrate-set-capabilities': (args) => {
+        this.settings.setCapabilities(args.capabilities, this.outgoing.status);
+      },
+      'query-migrate-capabilities': () => this.settings.queryCapabilities() as never,
+      'migrate-set-parameters': (args) => {
+        this.settings.setParameters(args as Record<string, unknown>);
+        this.outgoing.parametersChanged();
+      },
+      'query-migrate-parameters': () => this.settings.queryParameters() as never,
+      migrate_set_speed: (args) => {
+        this.settings.setSpeed(args.value);
+        this.outgoing.parametersChanged();
+      },
+      migrate_set_downtime: (args) => {
+        this.settings.setDowntime(args.value);
+        this.outgoing.parametersChanged();
+      },
+      'migrate-set-cache-size': (args) => {
+        this.settings.setCacheSize(args.value);
+        this.outgoing.parametersChanged();
+      },
+      'query-migrate-cache-size': () => this.settings.cacheSize,
+      pmemsave: async (args) => {
+        let parts: Uint8Array[];
+        try {
+          parts = vm().readPhysical(args.val, args.size);
+        } catch (err) {
+          throw new QmpError('GenericError', `pmemsave: ${(err as Error).message}`);
+        }
+        const file = await fs.open(args.filename, 'w').catch((err: Error) => {
+          throw new QmpError('GenericError', `Could not open '${args.filename}': ${err.message}`);
+        });
+        try {
+          for (const part of parts) {
+            for (let offset = 0; offset < part.length; offset += 64 << 20) {
+              await file.write(part.subarray(offset, Math.min(part.length, offset + (64 << 20))));
+            }
+          }
+        } finally {
+          await file.close();
+        }
+      },
+      'human-monitor-command': (args) => {
+        const line = args['command-line'].trim();
+        if (line === 'info status') return `VM status: ${vm().runstate}\r\n`;
+        if (line === 'info migrate') return `${JSON.stringify(this.handlers()['query-migrate']({}, undefined as never))}\r\n`;
+        return `unknown command: '${line.split(/\s+/)[0] ?? ''}'\r\n`;
+      },
+    } satisfies QmpHandlers;
+  }
+}

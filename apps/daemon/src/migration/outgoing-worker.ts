@@ -1,0 +1,80 @@
+// The source's migration thread: the seed's precopy loop (@mig/core) over the savevm saver (@mig/ram) and a
+// transport (@mig/transports). The guest's run state stays on the main thread: switchover asks for it.
+import { parentPort, workerData } from 'node:worker_threads';
+import { MigrationStateMachine, runPrecopy, statsView, type MigrationParameters } from '@mig/core';
+import { DirtyBitmap, PAGE_SIZE, SavevmSaver } from '@mig/ram';
+import { openOutgoing, parseMigrationUri } from '@mig/transports';
+import type { FromOutgoingWorker, OutgoingWorkerData, ToOutgoingWorker } from './protocol.js';
+import { guestRamInWorker } from './worker-ram.js';
+
+const data = workerData as OutgoingWorkerData;
+const port = parentPort!;
+const post = (message: FromOutgoingWorker): void => port.postMessage(message);
+
+let parameters = data.parameters as unknown as MigrationParameters;
+const abort = new AbortController();
+let guestStopped: ((runstate: string) => void) | undefined;
+
+port.on('message', (message: ToOutgoingWorker) => {
+  switch (message.type) {
+    case 'set-parameters':
+      parameters = message.parameters as unknown as MigrationParameters;
+      break;
+    case 'cancel':
+      abort.abort();
+      break;
+    case 'guest-stopped':
+      guestStopped?.(message.runstate);
+      guestStopped = undefined;
+      break;
+  }
+});
+
+async function run(): Promise<FromOutgoingWorker> {
+  const stats = statsView(data.stats);
+  const state = new MigrationStateMachine();
+  state.onChange((change) => post({ type: 'status', status: change.to }));
+  state.transition('none', 'setup');
+  const ram = guestRamInWorker(data.ram);
+  const dirty = ram.blocks.map((b) => new DirtyBitmap(b.usedLength / PAGE_SIZE));
+  const saver = new SavevmSaver({ machine: data.machine, ram, dirty });
+  let sink;
+  try {
+    sink = await openOutgoing(parseMigrationUri(data.uri));
+  } catch (err) {
+    state.transition('setup', 'failed');
+    return { type: 'done', status: 'failed', error: `cannot open the migration stream to ${data.uri}: ${(err as Error).message}` };
+  }
+  if (abort.signal.aborted) {
+    sink.destroy();
+    state.transition('setup', 'cancelling');
+    state.transition('cancelling', 'cancelled');
+    return { type: 'done', status: 'cancelled' };
+  }
+  const result = await runPrecopy({
+    saver,
+    sink,
+    state,
+    stats,
+    params: () => parameters,
+    signal: abort.signal,
+    totalBytes: ram.totalBytes,
+    stopGuest: () =>
+      new Promise<string>((resolve) => {
+        guestStopped = resolve;
+        post({ type: 'stop-guest' });
+      }),
+    resumeGuest: () => post({ type: 'resume-guest' }),
+    onPass: (pass) => post({ type: 'pass', pass }),
+    onProgress: (s) => {
+      s.normal = saver.normalPages;
+      s.duplicate = saver.zeroPages;
+    },
+  });
+  if (result.status === 'failed') return { type: 'done', status: 'failed', error: result.errorDesc ?? 'migration failed' };
+  return { type: 'done', status: result.status };
+}
+
+run().then(post, (err: unknown) => {
+  post({ type: 'done', status: 'failed', error: `migration failed: ${err instanceof Error ? err.message : String(err)}` });
+});
