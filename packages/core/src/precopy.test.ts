@@ -523,3 +523,30 @@ describe('runPrecopy: failures', () => {
     expect(r.resumeError).toBe(oops);
   });
 });
+
+describe('runPrecopy: cancel through the state machine', () => {
+  it("moving the state to 'cancelling' (no signal) cancels and shuts a blocked sink", async () => {
+    const h = harness({ pages: 100, maxBatchBytes: 4 * PAGE, sinkOpts: { blockAt: 3 } });
+    const running = h.run();
+    await h.sink.blocked;
+    expect(h.state.transition('active', 'cancelling')).toBe(true);
+    const r = await running;
+    expect(r.status).toBe('cancelled');
+    expect(h.sink.destroyedWith).toBeInstanceOf(MigrationCancelledError);
+    expect(h.history.slice(-2)).toEqual(['active>cancelling', 'cancelling>cancelled']);
+  });
+
+  it('an abort after the stream ended is too late: the migration completes', async () => {
+    const ac = new AbortController();
+    const h = harness({ pages: 5, signal: ac.signal });
+    const end = h.sink.end.bind(h.sink);
+    h.sink.end = async () => {
+      await end();
+      ac.abort();
+    };
+    const r = await h.run();
+    expect(r.status).toBe('completed');
+    expect(h.sink.destroyedWith).toBeUndefined();
+    expect(h.guest.resumes).toEqual([]);
+  });
+});

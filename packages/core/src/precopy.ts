@@ -96,6 +96,9 @@ class Cancelled extends Error {}
  * if then pending ≤ max_size, switchover: stopGuest(), saver.complete(runstate) (which takes the final
  * dirty bits, counted as one more pass), the rest written, sink.end(), downtime recorded, state completed.
  *
+ * Cancel: `signal` aborting, or anyone moving the state to 'cancelling', is seen between batches; the sink is
+ * destroyed at once so a blocked write returns. Once sink.end() is under way the signal is ignored.
+ *
  * Never rejects for a migration failure: returns {status:'failed', errorDesc} (state failed, sink destroyed,
  * guest resumed if it had been stopped) or {status:'cancelled'}. Rejects only for bad options.
  */
@@ -137,11 +140,22 @@ export async function runPrecopy(opts: PrecopyOptions): Promise<PrecopyResult> {
     const from = state.status;
     return isTransitionAllowed(from, to) && state.transition(from, to);
   };
-  const onAbort = () => {
-    const s = state.status;
-    if (s === 'setup' || s === 'active') state.transition(s, 'cancelling');
+  // A cancel is the signal's abort or anyone moving the state to 'cancelling' (QEMU's migrate_fd_cancel):
+  // either way the state shows 'cancelling' at once and the sink is shut so a blocked write returns.
+  let sinkShut = false;
+  const shutSink = () => {
+    if (sinkShut) return;
+    sinkShut = true;
     sink.destroy(new MigrationCancelledError());
   };
+  const onAbort = () => {
+    const s = state.status;
+    if (s === 'setup' || s === 'active') state.transition(s, 'cancelling'); // the listener shuts the sink
+    else shutSink();
+  };
+  const offState = state.onChange(({ to }) => {
+    if (to === 'cancelling') shutSink();
+  });
   let listening = false;
   if (signal) {
     if (signal.aborted) onAbort();
@@ -153,9 +167,11 @@ export async function runPrecopy(opts: PrecopyOptions): Promise<PrecopyResult> {
   const detach = () => {
     if (listening) signal!.removeEventListener('abort', onAbort);
     listening = false;
+    offState();
   };
+  const cancelRequested = () => signal?.aborted === true || state.status === 'cancelling';
   const checkCancel = () => {
-    if (signal?.aborted) throw new Cancelled();
+    if (cancelRequested()) throw new Cancelled();
   };
 
   // What went wrong, once; the phase names the step.
@@ -291,7 +307,7 @@ export async function runPrecopy(opts: PrecopyOptions): Promise<PrecopyResult> {
     call('complete', 'completion', () => saver.complete(runstate));
     await writeOut();
     checkCancel();
-    detach(); // from here a cancel is too late: the stream is whole
+    detach(); // from here the signal is ignored: the stream is whole
     try {
       await sink.end();
     } catch (err) {
@@ -304,14 +320,16 @@ export async function runPrecopy(opts: PrecopyOptions): Promise<PrecopyResult> {
     const transferTime = stats.totalTime - stats.setupTime;
     if (transferTime > 0) stats.mbps = (written * 8) / transferTime / 1000;
     opts.onProgress?.(stats);
+    // A 'cancelling' set during end() wins as in QEMU (the source resumes): the state cannot complete from it.
+    if (state.status === 'cancelling') throw new Cancelled();
     if (!moveTo('completed')) {
       fail('complete', `migration could not complete from state '${state.status}'`, undefined);
     }
     return { status: 'completed', passes, bytesWritten: written };
   } catch (err) {
     detach();
-    if (err instanceof Cancelled || (signal?.aborted && err !== failure)) {
-      sink.destroy(new MigrationCancelledError());
+    if (err instanceof Cancelled || (cancelRequested() && err !== failure)) {
+      shutSink();
       await resume();
       if (state.status === 'setup' || state.status === 'active') moveTo('cancelling');
       moveTo('cancelled');
