@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { xbzrleDecode, XbzrleDecodeError } from './decode.js';
-import { xbzrleEncode } from './encode.js';
+import { XbzrlePageCache } from './cache.js';
+import { xbzrleDecode, XbzrleDecodeError, xbzrleDecodeTs, xbzrleDecodeWasm } from './decode.js';
+import { xbzrleEncode, xbzrleEncodeTs, xbzrleEncodeWasm } from './encode.js';
+import { isKernelMemory } from './wasm.js';
 
 const P = 4096;
 const GUARD = 64;
@@ -58,16 +60,37 @@ function randomPair(r: () => number): { old: Uint8Array; neu: Uint8Array } {
   return { old, neu };
 }
 
-describe('XBZRLE property tests', () => {
+type Alloc = (slot: number, len: number) => Uint8Array;
+const ordinary: Alloc = (_slot, len) => new Uint8Array(len);
+/** Buffers inside a kernel memory (a page cache arena), so the wasm code works on them in place. */
+const arena = new XbzrlePageCache(16 * P).arena;
+const inKernelMemory: Alloc = (slot, len) => arena.subarray(slot * 3 * P + 7, slot * 3 * P + 7 + len);
+
+const IMPLS: Array<[string, typeof xbzrleEncode, typeof xbzrleDecode, Alloc]> = [
+  ['ts', xbzrleEncodeTs, xbzrleDecodeTs, ordinary],
+  ['wasm', xbzrleEncodeWasm, xbzrleDecodeWasm, ordinary],
+  ['default', xbzrleEncode, xbzrleDecode, ordinary],
+  ['wasm in-memory', xbzrleEncodeWasm, xbzrleDecodeWasm, inKernelMemory],
+];
+
+describe.each(IMPLS)('XBZRLE property tests, %s', (name, xbzrleEncode, xbzrleDecode, alloc) => {
+  it('buffers are where the case says', () => {
+    expect(isKernelMemory(alloc(0, 8).buffer)).toBe(name === 'wasm in-memory');
+  });
+
   it('encode matches an independent reference and round-trips through decode (2000 random pairs)', () => {
     const r = rng(1);
     const out = new Uint8Array(P);
-    const page = new Uint8Array(P + 2 * GUARD);
+    const page = alloc(0, P + 2 * GUARD);
+    const oldBuf = alloc(1, P);
+    const newBuf = alloc(2, P);
     let encoded = 0;
     for (let t = 0; t < 2000; t++) {
       const { old, neu } = randomPair(r);
+      oldBuf.set(old);
+      newBuf.set(neu);
       const limit = t % 4 === 0 ? 1 + (r() % P) : P;
-      const got = xbzrleEncode(old, 0, neu, 0, P, out, 0, limit);
+      const got = xbzrleEncode(oldBuf, 0, newBuf, 0, P, out, 0, limit);
       const ref = referenceEncode(old, neu, limit);
       if (ref === -1) { expect(got).toBe(-1); continue; }
       expect(got).toBe(ref.length);
@@ -83,7 +106,7 @@ describe('XBZRLE property tests', () => {
 
   it('decoder: random and mutated inputs only ever throw XbzrleDecodeError and never touch bytes outside the page', () => {
     const r = rng(7);
-    const page = new Uint8Array(P + 2 * GUARD);
+    const page = alloc(0, P + 2 * GUARD);
     const out = new Uint8Array(P);
     const src = new Uint8Array(P + 64);
     let thrown = 0;

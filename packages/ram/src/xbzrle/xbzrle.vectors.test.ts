@@ -1,8 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { xbzrleDecode } from './decode.js';
-import { xbzrleEncode } from './encode.js';
+import { XbzrlePageCache } from './cache.js';
+import { xbzrleDecode, xbzrleDecodeTs, xbzrleDecodeWasm } from './decode.js';
+import { xbzrleEncode, xbzrleEncodeTs, xbzrleEncodeWasm } from './encode.js';
+import { isKernelMemory, wasmSupported } from './wasm.js';
 
 const VECTORS = '/work/shared/xbzrle/xbzrle-qemu-vectors.bin.gz';
 
@@ -36,6 +38,35 @@ function hex(b: Uint8Array): string {
   return Buffer.from(b).toString('hex');
 }
 
+type Enc = typeof xbzrleEncode;
+type Dec = typeof xbzrleDecode;
+
+// Pages inside a kernel memory (the page cache's arena), so the wasm paths use them in place.
+const arena = new XbzrlePageCache(8 * 4096).arena;
+const inMemoryEnc: Enc = (o, oo, n, no, p, out, outOff, lim) => {
+  arena.set(o.subarray(oo, oo + p), 4096 + 3);
+  arena.set(n.subarray(no, no + p), 3 * 4096 + 5);
+  return xbzrleEncode(arena, 4096 + 3, arena, 3 * 4096 + 5, p, out, outOff, lim);
+};
+/** Decodes into a page in the arena (copied in and out, so callers see an ordinary buffer). */
+const inMemoryDec: Dec = (src, srcOff, srcLen, dest, destOff, p) => {
+  const at = 5 * 4096 + 1;
+  arena.set(dest.subarray(destOff, destOff + p), at);
+  try {
+    return xbzrleDecodeWasm(src, srcOff, srcLen, arena, at, p);
+  } finally {
+    dest.set(arena.subarray(at, at + p), destOff);
+  }
+};
+
+/** Every implementation runs every vector: the TS reference, the wasm kernels, what the API picks, and pages in a kernel memory. */
+const IMPLS: Array<[string, Enc, Dec]> = [
+  ['ts', xbzrleEncodeTs, xbzrleDecodeTs],
+  ['wasm', xbzrleEncodeWasm, xbzrleDecodeWasm],
+  ['default', xbzrleEncode, xbzrleDecode],
+  ['wasm in-memory', inMemoryEnc, inMemoryDec],
+];
+
 describe('QEMU XBZRLE vectors (XBZV1)', () => {
   it('has the 3059 vectors the README describes', () => {
     expect(vectors.length).toBe(3059);
@@ -44,6 +75,13 @@ describe('QEMU XBZRLE vectors (XBZV1)', () => {
     expect(vectors.filter((v) => v.encLen === 4096).length).toBe(10);
   });
 
+  it('the WebAssembly SIMD kernels run on this engine, and the cache arena is kernel memory', () => {
+    expect(wasmSupported).toBe(true);
+    expect(isKernelMemory(arena.buffer)).toBe(true);
+  });
+});
+
+describe.each(IMPLS)('QEMU XBZRLE vectors (XBZV1), %s', (_name, xbzrleEncode, xbzrleDecode) => {
   it('decode(old, enc) gives new for every vector with enc_len >= 0', () => {
     const page = new Uint8Array(4096 + 64);
     const bad: number[] = [];
