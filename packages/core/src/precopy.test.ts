@@ -310,6 +310,20 @@ describe('runPrecopy: passes and the switchover threshold', () => {
     expect(counts.get(50)).toBe(1);
   });
 
+  it('switches over when pending equals max_size exactly', async () => {
+    // 1024 bytes/ms is exact in binary: max_size = 1024 × 100 = 102,400 bytes = 25 pages.
+    const h = harness({
+      pages: 100,
+      params: withParams({ 'max-bandwidth': 0, 'downtime-limit': 100 }),
+      maxBatchBytes: 16 * PAGE,
+      sinkOpts: { bytesPerMs: 1024 },
+      dirtied: (n) => (n === 2 ? [0, 1, 2, 3, 4] : []),
+    });
+    expect((await h.run()).status).toBe('completed');
+    expect(h.guest.pendingAtStop).toBe(25 * PAGE);
+    expect(h.passes).toEqual([1, 2, 3]);
+  });
+
   it('keeps iterating while the guest dirties faster than the link, and converges when it slows', async () => {
     const h = harness({
       pages: 256,
