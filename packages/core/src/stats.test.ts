@@ -142,6 +142,17 @@ describe('buildQueryMigrate', () => {
     expect(buildQueryMigrate({ status: 'cancelled', stats: base(), now: 0, errorDesc: 'x' })).toEqual({ status: 'cancelled' });
   });
 
+  it('on a target: socket-address while listening, then the incoming status (as QEMU 7.2 answers)', () => {
+    const addr = [{ port: '42649', ipv4: true, host: '127.0.0.1', type: 'inet' }];
+    expect(buildQueryMigrate({ status: 'none', stats: createStats(), now: 0, incoming: { status: 'setup', socketAddress: addr } }))
+      .toEqual({ 'socket-address': addr });
+    expect(buildQueryMigrate({ status: 'none', stats: createStats(), now: 0, incoming: { status: 'completed' } }))
+      .toEqual({ status: 'completed' });
+    // an outgoing migration's status wins over the incoming one
+    expect(buildQueryMigrate({ status: 'setup', stats: createStats(), now: 0, incoming: { status: 'completed' } }))
+      .toEqual({ status: 'setup' });
+  });
+
   it('takes xbzrle figures from the caller when given', () => {
     const x = { 'cache-size': 4096, bytes: 1, pages: 2, 'cache-miss': 3, 'cache-miss-rate': 0.5, 'encoding-rate': 2.5, overflow: 4 };
     expect(buildQueryMigrate({ status: 'active', stats: base(), now: 1000, caps: { xbzrle: true }, xbzrleCache: x })['xbzrle-cache'])

@@ -129,6 +129,15 @@ export interface QueryMigrateReply {
   'cpu-throttle-percentage'?: number;
   'error-desc'?: string;
   'blocked-reasons'?: string[];
+  'socket-address'?: unknown[];
+}
+
+/** The incoming side of this process, for the `query-migrate` of a migration target. */
+export interface IncomingQueryInfo {
+  /** The incoming migration's state. */
+  status: MigrationStatus;
+  /** Where it listens, as QEMU's SocketAddress list (e.g. {type:'inet', host, port, ipv4} or {type:'unix', path}). */
+  socketAddress?: readonly unknown[];
 }
 
 export interface QueryMigrateInput {
@@ -148,6 +157,11 @@ export interface QueryMigrateInput {
   diskActive?: boolean;
   /** Use these xbzrle figures instead of the stats' xbzrle* counters (e.g. @mig/ram's encoder stats). */
   xbzrleCache?: QueryMigrateXbzrleCache;
+  /**
+   * On a target: the incoming migration. Its socket-address is listed; its status shows while no outgoing
+   * migration ever ran, except 'setup' (QEMU 7.2 lists only socket-address while it waits for the source).
+   */
+  incoming?: IncomingQueryInfo;
 }
 
 const int = (v: number) => (Number.isFinite(v) ? Math.trunc(v) : 0);
@@ -200,6 +214,8 @@ function diskInfo(s: MigrationStats): QueryMigrateRam {
 export function buildQueryMigrate(input: QueryMigrateInput): QueryMigrateReply {
   const { status, stats: s } = input;
   const reply: QueryMigrateReply = {};
+  const inc = input.incoming;
+  if (status === 'none' && inc && inc.status !== 'none' && inc.status !== 'setup') reply.status = inc.status;
   const running = status === 'active' || status === 'cancelling';
   const completed = status === 'completed';
   if (status !== 'none') reply.status = status;
@@ -231,5 +247,6 @@ export function buildQueryMigrate(input: QueryMigrateInput): QueryMigrateReply {
   }
   if (status === 'failed' && input.errorDesc !== undefined) reply['error-desc'] = input.errorDesc;
   if (input.blockedReasons && input.blockedReasons.length > 0) reply['blocked-reasons'] = [...input.blockedReasons];
+  if (inc?.socketAddress) reply['socket-address'] = structuredClone([...inc.socketAddress]);
   return reply;
 }
