@@ -55,10 +55,11 @@ export class Daemon {
   }
 
   async start(): Promise<void> {
-    for (const endpoint of this.config.qmp) this.#listeners.push(await this.qmp.listen(endpoint));
+    // As QEMU: the incoming listener is up before QMP answers, so a harness that sees QMP can migrate at once.
     if (this.config.incoming !== undefined && this.config.incoming !== 'defer') {
       await this.incoming.start(this.config.incoming);
     }
+    for (const endpoint of this.config.qmp) this.#listeners.push(await this.qmp.listen(endpoint));
     this.log.info('ready', {
       runstate: this.vm.runstate,
       ram: this.vm.ram.map((b) => `${b.idstr}:${b.memory.size}`).join(','),

@@ -67,6 +67,18 @@ const encode: WasmFunc = {
             br $z64
           end
         end
+        ;; the difference is in the next 128 bytes (or the page ends first): halve the walk below
+        block $h64
+          local.get $i i32.const 64 i32.add local.get $p i32.gt_u br_if $h64
+          local.get $o local.get $i i32.add local.tee $a v128.load
+          local.get $n local.get $i i32.add local.tee $b v128.load
+          v128.xor
+          local.get $a v128.load offset=16 local.get $b v128.load offset=16 v128.xor v128.or
+          local.get $a v128.load offset=32 local.get $b v128.load offset=32 v128.xor v128.or
+          local.get $a v128.load offset=48 local.get $b v128.load offset=48 v128.xor v128.or
+          v128.any_true br_if $h64
+          local.get $i i32.const 64 i32.add local.set $i
+        end
         loop $z16
           local.get $i i32.const 16 i32.add local.get $p i32.gt_u br_if $ztail
           ${EQMASK} i32.const 0xffff i32.xor local.tee $m
