@@ -27,7 +27,7 @@ export class ParameterError extends MigError {
   }
 }
 
-/** A capability cannot be set: unknown, or known to QEMU 7.2 but not implemented by mig. */
+/** A capability cannot be set: unknown, or known to QEMU 7.2 but one that mig does not offer. */
 export class CapabilityError extends MigError {
   readonly capability: string;
   constructor(capability: string, message: string, options?: MigErrorOptions) {
