@@ -1,6 +1,7 @@
 // mig-daemon assembled: the guest, its QMP server, and the migrations in and out. Wiring only: the logic
 // lives in the packages and in the migration controllers.
 import fs from 'node:fs/promises';
+import { Blockers } from '@mig/core';
 import { QmpError, QmpServer, type QmpHandlers, type QmpListener } from '@mig/qmp';
 import type { DaemonConfig } from './cli/args.js';
 import { setUpGuestRam } from './guest/memory-setup.js';
@@ -19,6 +20,8 @@ export class Daemon {
   readonly outgoing: OutgoingMigration;
   readonly incoming: IncomingMigration;
   readonly qmp: QmpServer;
+  /** Reasons this guest cannot migrate (none for `-machine none`; devices would add theirs). */
+  readonly blockers = new Blockers();
   #listeners: QmpListener[] = [];
 
   constructor(
@@ -108,6 +111,11 @@ export class Daemon {
         if (this.incoming.status !== 'none' && this.vm.runstate === 'inmigrate') {
           throw new QmpError('GenericError', 'Guest is waiting for an incoming migration');
         }
+        try {
+          this.blockers.check();
+        } catch (err) {
+          throw new QmpError('GenericError', (err as Error).message);
+        }
         this.outgoing.start(args.uri);
       },
       'migrate-incoming': async (args) => {
@@ -123,7 +131,7 @@ export class Daemon {
       migrate_cancel: () => {
         this.outgoing.cancel();
       },
-      'query-migrate': () => (this.incoming.status !== 'none' ? this.incoming.queryMigrate() : this.outgoing.queryMigrate()) as never,
+      'query-migrate': () => (this.incoming.status !== 'none' ? this.incoming.queryMigrate() : this.outgoing.queryMigrate(this.blockers.list())) as never,
       'migrate-set-capabilities': (args) => {
         this.settings.setCapabilities(args.capabilities, this.outgoing.status);
       },

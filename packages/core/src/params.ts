@@ -126,7 +126,8 @@ export function defaultParameters(): MigrationParameters {
     'tls-creds': '',
     'tls-hostname': '',
     'tls-authz': '',
-    'max-bandwidth': QEMU_DEFAULT_MAX_BANDWIDTH,
+    // mig keeps the seed's 32 MiB/s (the contract); QEMU 7.2 itself defaults to 128 MiB/s.
+    'max-bandwidth': SEED_DEFAULT_MAX_BANDWIDTH,
     'downtime-limit': 300,
     'x-checkpoint-delay': 20000,
     'block-incremental': false,

@@ -39,13 +39,14 @@ export class OutgoingMigration {
     return isMigrationRunning(this.#status);
   }
 
-  queryMigrate(): Record<string, unknown> {
+  queryMigrate(blockedReasons: readonly string[] = []): Record<string, unknown> {
     return buildQueryMigrate({
       status: this.#status,
       stats: this.#stats.stats,
       params: this.settings.parameters,
       caps: this.settings.capabilities,
       now: Date.now(),
+      blockedReasons,
       ...(this.#error === undefined ? {} : { errorDesc: this.#error }),
     }) as Record<string, unknown>;
   }

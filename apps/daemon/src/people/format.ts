@@ -43,7 +43,9 @@ export interface MigrationInfoLike {
 export function describeMigration(info: MigrationInfoLike): string {
   const status = info.status ?? 'none';
   const ram = info.ram;
-  if (!ram || status === 'none' || status === 'setup') return `migration: ${status}`;
+  if (!ram || status === 'none' || status === 'setup') {
+    return `migration: ${status}${info['error-desc'] ? ` (${info['error-desc']})` : ''}`;
+  }
   const total = ram.total ?? 0;
   const remaining = ram.remaining ?? 0;
   const done = total > 0 ? (total - remaining) / total : 0;

@@ -12,7 +12,7 @@ import {
   TIMER_SECTION,
 } from '../wire/constants.js';
 import { StreamWriter } from '../wire/stream-writer.js';
-import type { MigrationSaver } from './migration-saver.js';
+import type { MigrationSaver } from '@mig/core';
 import { machineNoneVmdesc } from './vmdesc.js';
 
 export interface SavevmSaverOptions {
