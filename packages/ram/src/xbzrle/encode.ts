@@ -42,7 +42,9 @@ function firstSetByte(x: number): number {
 
 /**
  * Encodes `newBuf[newOff .. newOff+pageSize)` against `oldBuf[oldOff .. oldOff+pageSize)` into
- * `out[outOff ..]`, writing at most `outLimit` bytes.
+ * `out[outOff ..]`, writing at most `outLimit` bytes (and nothing past the encoding).
+ * Runs the WebAssembly SIMD kernel when the engine has it (pages inside a kernel memory, such as the
+ * XbzrlePageCache arena, are read in place; others are copied in), else the TypeScript encoder.
  * @returns the encoded length; 0 when the pages are identical (nothing written); -1 on overflow
  * (QEMU's rules; `out` then holds partial, meaningless bytes).
  */
