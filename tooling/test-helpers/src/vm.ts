@@ -217,7 +217,10 @@ export async function launchVm(opts: LaunchOptions): Promise<Vm> {
         last = (await client.execute('query-migrate')) as QueryMigrateReply;
         if (last.status !== undefined && statuses.includes(last.status)) return last;
         if (Date.now() > deadline) {
-          throw new MigrationWaitError(`timed out after ${timeoutMs} ms waiting for ${statuses.join('|')}`, last);
+          throw new MigrationWaitError(
+            `${opts.kind}${opts.name !== undefined ? ` (${opts.name})` : ''}: timed out after ${timeoutMs} ms waiting for ${statuses.join('|')}\n--- stderr ---\n${stderr.slice(-2000)}`,
+            last,
+          );
         }
         await sleep(50);
       }
