@@ -12,6 +12,7 @@ import {
   TIMER_SECTION,
 } from '../wire/constants.js';
 import { StreamWriter } from '../wire/stream-writer.js';
+import { XbzrlePageCache, XbzrlePageEncoder, XbzrleResult, validateXbzrleCacheSize, type XbzrleStats } from '../xbzrle/index.js';
 import type { MigrationSaver } from '@mig/core';
 import { machineNoneVmdesc } from './vmdesc.js';
 
@@ -28,6 +29,14 @@ export interface SavevmSaverOptions {
   readonly pageSize?: number;
   /** Output chunk size; 1 MiB by default. */
   readonly chunkSize?: number;
+  /**
+   * XBZRLE cache size in bytes (the `xbzrle` capability on, `xbzrle-cache-size`): as QEMU 7.2's ram.c,
+   * after the first complete round pages are cached when sent and resent pages go as XBZRLE deltas.
+   * Off when absent.
+   */
+  readonly xbzrle?: number;
+  /** Clock (ms) for the 1 s periods of the xbzrle rates (cache-miss-rate, encoding-rate); Date.now by default. */
+  readonly now?: () => number;
 }
 
 type Phase = 'new' | 'active' | 'completed';
@@ -52,6 +61,19 @@ export class SavevmSaver implements MigrationSaver {
   private cursorPage = 0;
   /** Block of the last page record written (CONTINUE when the next page is in it), across sections. */
   private lastSentBlock = -1;
+  /** XBZRLE cache + encoder when the option is on. */
+  private readonly xbzrleEncoder: XbzrlePageEncoder | undefined;
+  /** QEMU's rs->xbzrle_enabled: set once the page scan has wrapped (the bulk round is over). */
+  private xbzrleActive = false;
+  /** Where encodePage writes a delta (one page, reused). */
+  private readonly xbzrleOut: Uint8Array;
+  /** Whether complete() is sending (QEMU's rs->last_stage). */
+  private lastStage = false;
+  /** Pages handled (QEMU's target_page_count) and the state of the current xbzrle-rates period. */
+  private targetPages = 0;
+  private ratesPagesPrev = 0;
+  private ratesTime = 0;
+  private readonly now: () => number;
 
   /** Counters for query-migrate. */
   normalPages = 0;
@@ -62,6 +84,8 @@ export class SavevmSaver implements MigrationSaver {
   ramTransferredBytes = 0;
   zeroPages = 0;
   dirtySyncCount = 0;
+  /** XBZRLE records written (the encoder's `pages` also counts hits that were skipped or overflowed). */
+  xbzrleRecords = 0;
 
   constructor(options: SavevmSaverOptions) {
     if ((options.pageSize ?? PAGE_SIZE) !== PAGE_SIZE) {
@@ -90,6 +114,39 @@ export class SavevmSaver implements MigrationSaver {
     }
     this.toSend = blocks.map((b) => new DirtyBitmap(b.usedLength / PAGE_SIZE));
     this.writer = new StreamWriter(options.chunkSize);
+    this.now = options.now ?? Date.now;
+    if (options.xbzrle !== undefined) {
+      validateXbzrleCacheSize(options.xbzrle);
+      this.xbzrleEncoder = new XbzrlePageEncoder(new XbzrlePageCache(options.xbzrle, PAGE_SIZE));
+      this.xbzrleOut = new Uint8Array(PAGE_SIZE);
+    } else {
+      this.xbzrleOut = new Uint8Array(0);
+    }
+  }
+
+  /** Whether XBZRLE is on for this migration. */
+  get xbzrleEnabled(): boolean {
+    return this.xbzrleEncoder !== undefined;
+  }
+
+  /**
+   * The `xbzrle-cache` counters of query-migrate (live object, updated in place; undefined when XBZRLE is
+   * off). cache-miss-rate and encoding-rate change at a dirty sync at least 1 s after the previous change.
+   */
+  get xbzrleStats(): Readonly<XbzrleStats> | undefined {
+    return this.xbzrleEncoder?.stats;
+  }
+
+  /**
+   * migrate-set-parameters {xbzrle-cache-size} / migrate-set-cache-size while migrating: the cache gets the
+   * new size (what still fits is kept; a kept entry still equals the target's page, so the wire stays right).
+   * @throws XbzrleCacheSizeError (QEMU's message) for a size QEMU refuses; Error when XBZRLE is off.
+   */
+  resizeXbzrleCache(cacheBytes: number): void {
+    if (!this.xbzrleEncoder) throw new Error('SavevmSaver: XBZRLE is not enabled for this migration');
+    validateXbzrleCacheSize(cacheBytes);
+    if (cacheBytes === this.xbzrleEncoder.stats['cache-size']) return;
+    this.xbzrleEncoder.resize(cacheBytes);
   }
 
   /** query-migrate ram.transferred (see ramTransferredBytes). */
@@ -141,6 +198,16 @@ export class SavevmSaver implements MigrationSaver {
     this.toSendCount = first ? this.ram.totalPages : this.toSendCount + added;
     this.synced = true;
     this.dirtySyncCount++;
+    if (this.xbzrleEncoder) {
+      // migration_bitmap_sync: the rates are recomputed once a period of more than 1 s has passed
+      const t = this.now();
+      if (first) this.ratesTime = t;
+      else if (t > this.ratesTime + 1000) {
+        this.xbzrleEncoder.updateRates(this.targetPages - this.ratesPagesPrev);
+        this.ratesPagesPrev = this.targetPages;
+        this.ratesTime = t;
+      }
+    }
   }
 
   pendingBytes(): number {
@@ -173,6 +240,7 @@ export class SavevmSaver implements MigrationSaver {
     this.syncDirty();
     const w = this.writer;
     w.sectionEnd(RAM_SECTION.sectionId);
+    this.lastStage = true;
     while (this.toSendCount > 0) this.sendNextPage();
     this.ramTransferredBytes += w.ramEos();
     w.footer(RAM_SECTION.sectionId);
@@ -211,6 +279,7 @@ export class SavevmSaver implements MigrationSaver {
     let page = bitmap.nextSet(this.cursorPage);
     while (page < 0) {
       bi = bi + 1 === blocks.length ? 0 : bi + 1;
+      if (bi === 0 && this.xbzrleEncoder) this.xbzrleActive = true; // looped: XBZRLE from now on
       bitmap = this.toSend[bi]!;
       page = bitmap.nextSet(0);
     }
@@ -222,13 +291,35 @@ export class SavevmSaver implements MigrationSaver {
     const block = blocks[bi]!;
     const offset = page * PAGE_SIZE;
     const same = bi === this.lastSentBlock;
+    const enc = this.xbzrleActive ? this.xbzrleEncoder : undefined;
     if (isZeroPage(block.bytes, offset)) {
       this.ramTransferredBytes += this.writer.ramZero(block.idstr, same, offset, 0);
       this.zeroPages++;
+      // a cached copy of the old content would be stale: the cache now holds a zero page for it
+      if (enc && !this.lastStage) enc.cacheZeroPage((this.ram.firstPage[bi]! + page) * PAGE_SIZE, this.dirtySyncCount);
+    } else if (enc) {
+      const headerBytes = same ? 8 : 9 + Buffer.byteLength(block.idstr);
+      const len = enc.encodePage(
+        (this.ram.firstPage[bi]! + page) * PAGE_SIZE, block.bytes, offset, this.dirtySyncCount,
+        this.xbzrleOut, 0, this.lastStage, headerBytes,
+      );
+      if (len === XbzrleResult.Skip) {
+        // unchanged since it was last sent: nothing goes out, the block of the last record stays
+        return;
+      }
+      if (len > 0) {
+        this.ramTransferredBytes += this.writer.ramXbzrle(block.idstr, same, offset, this.xbzrleOut, 0, len);
+        this.xbzrleRecords++;
+      } else {
+        // cache miss or overflow: the bytes the cache now holds (or the guest page), as a normal page
+        this.ramTransferredBytes += this.writer.ramPage(block.idstr, same, offset, enc.sendBuf, enc.sendOff);
+        this.normalPages++;
+      }
     } else {
       this.ramTransferredBytes += this.writer.ramPage(block.idstr, same, offset, block.bytes, offset);
       this.normalPages++;
     }
+    this.targetPages++;
     this.lastSentBlock = bi;
   }
 }
