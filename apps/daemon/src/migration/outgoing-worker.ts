@@ -14,11 +14,15 @@ const post = (message: FromOutgoingWorker): void => port.postMessage(message);
 let parameters = data.parameters as unknown as MigrationParameters;
 const abort = new AbortController();
 let guestStopped: ((runstate: string) => void) | undefined;
+/** The migration's saver, once made (a cache resize goes to it). */
+let activeSaver: SavevmSaver | undefined;
 
 port.on('message', (message: ToOutgoingWorker) => {
   switch (message.type) {
     case 'set-parameters':
       parameters = message.parameters as unknown as MigrationParameters;
+      // xbzrle_cache_resize: the main thread has checked the size as QEMU does
+      if (activeSaver?.xbzrleEnabled) activeSaver.resizeXbzrleCache(parameters['xbzrle-cache-size']);
       break;
     case 'cancel':
       abort.abort();
@@ -37,7 +41,11 @@ async function run(): Promise<FromOutgoingWorker> {
   state.transition('none', 'setup');
   const ram = guestRamInWorker(data.ram);
   const dirty = ram.blocks.map((b) => new DirtyBitmap(b.usedLength / PAGE_SIZE));
-  const saver = new SavevmSaver({ machine: data.machine, ram, dirty });
+  const saver = new SavevmSaver({
+    machine: data.machine, ram, dirty,
+    ...(data.capabilities.xbzrle ? { xbzrle: parameters['xbzrle-cache-size'] } : {}),
+  });
+  activeSaver = saver;
   let sink;
   try {
     sink = await openOutgoing(parseMigrationUri(data.uri));
@@ -69,6 +77,15 @@ async function run(): Promise<FromOutgoingWorker> {
     onProgress: (s) => {
       s.normal = saver.normalPages;
       s.duplicate = saver.zeroPages;
+      const x = saver.xbzrleStats;
+      if (x) {
+        s.xbzrleBytes = x.bytes;
+        s.xbzrlePages = x.pages;
+        s.xbzrleCacheMiss = x['cache-miss'];
+        s.xbzrleCacheMissRate = x['cache-miss-rate'];
+        s.xbzrleEncodingRate = x['encoding-rate'];
+        s.xbzrleOverflow = x.overflow;
+      }
     },
   });
   if (result.status === 'failed') return { type: 'done', status: 'failed', error: result.errorDesc ?? 'migration failed' };

@@ -117,7 +117,8 @@ export class SavevmSaver implements MigrationSaver {
     this.now = options.now ?? Date.now;
     if (options.xbzrle !== undefined) {
       validateXbzrleCacheSize(options.xbzrle);
-      this.xbzrleEncoder = new XbzrlePageEncoder(new XbzrlePageCache(options.xbzrle, PAGE_SIZE));
+      this.xbzrleEncoder = new XbzrlePageEncoder(new XbzrlePageCache(this.cacheArenaBytes(options.xbzrle), PAGE_SIZE));
+      this.xbzrleEncoder.stats['cache-size'] = options.xbzrle;
       this.xbzrleOut = new Uint8Array(PAGE_SIZE);
     } else {
       this.xbzrleOut = new Uint8Array(0);
@@ -146,7 +147,19 @@ export class SavevmSaver implements MigrationSaver {
     if (!this.xbzrleEncoder) throw new Error('SavevmSaver: XBZRLE is not enabled for this migration');
     validateXbzrleCacheSize(cacheBytes);
     if (cacheBytes === this.xbzrleEncoder.stats['cache-size']) return;
-    this.xbzrleEncoder.resize(cacheBytes);
+    this.xbzrleEncoder.resize(this.cacheArenaBytes(cacheBytes));
+    this.xbzrleEncoder.stats['cache-size'] = cacheBytes;
+  }
+
+  /**
+   * Bytes to allocate for a cache of `cacheBytes`: QEMU allocates cached pages lazily, so a cache larger than
+   * guest RAM (accepted by QEMU 7.2) costs it nothing; ours is one arena, so it stops at the smallest power
+   * of two of pages covering RAM — with that many slots no two pages share one, as with any larger size.
+   */
+  private cacheArenaBytes(cacheBytes: number): number {
+    let cover = PAGE_SIZE;
+    while (cover < this.ram.totalBytes) cover *= 2;
+    return Math.min(cacheBytes, cover);
   }
 
   /** query-migrate ram.transferred (see ramTransferredBytes). */

@@ -215,6 +215,11 @@ describe('SavevmSaver with XBZRLE', () => {
     expect(() => saver.resizeXbzrleCache(3 * PAGE)).toThrow(XbzrleCacheSizeError);
     expect(() => saver.resizeXbzrleCache(3 * PAGE)).toThrow(/power of two no less than the target page size/);
     expect(() => new SavevmSaver({ machine: 'none', ram, dirty, xbzrle: 100 })).toThrow(/xbzrle_cache_size/);
+    // QEMU 7.2 accepts a cache larger than RAM (1 TiB for a small guest): reported as asked, allocated to cover RAM
+    const huge = new SavevmSaver({ machine: 'none', ram, dirty, xbzrle: 2 ** 40 });
+    expect(huge.xbzrleStats!['cache-size']).toBe(2 ** 40);
+    huge.resizeXbzrleCache(2 ** 41);
+    expect(huge.xbzrleStats!['cache-size']).toBe(2 ** 41);
     const off = new SavevmSaver({ machine: 'none', ram, dirty });
     expect(off.xbzrleStats).toBeUndefined();
     expect(() => off.resizeXbzrleCache(PAGE)).toThrow(/not enabled/);
