@@ -4,11 +4,14 @@
 // and the ceiling: node's raw loopback TCP throughput with 1 MiB writes, measured in the same run.
 // Prints a table and writes bench/results/latest.json.
 //
-//   node bench/run.mjs [--quick] [--ram-mib N] [--runs N] [--only qemu|mig]
+//   node bench/run.mjs [--quick] [--ram-mib N] [--runs N] [--only qemu|mig] [--ram-dir DIR]
+//
+// --ram-dir puts the RAM backing files (source and target) in DIR instead of os.tmpdir(), e.g. /dev/shm
+// to take the disk's page-cache writeback out of the measurement.
 //
 // Uses @mig/test-helpers' built dist (run `pnpm build` first; `pnpm bench` does).
 import { spawn } from 'node:child_process';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createConnection } from 'node:net';
 import os from 'node:os';
 import { join, dirname } from 'node:path';
@@ -24,7 +27,7 @@ try {
   console.error(`bench: cannot load @mig/test-helpers (${err.message}); run \`pnpm build\` first`);
   process.exit(2);
 }
-const { cleanupAll, fillRamFile, findQemu, freePort, launchVm, sha256File, tmpDir } = helpers;
+const { cleanupAll, cleanupVms, fillRamFile, findQemu, freePort, launchVm, sha256File, tmpDir } = helpers;
 
 const { values: opts } = parseArgs({
   options: {
@@ -32,6 +35,7 @@ const { values: opts } = parseArgs({
     'ram-mib': { type: 'string' },
     runs: { type: 'string', default: '1' },
     only: { type: 'string' },
+    'ram-dir': { type: 'string' },
   },
 });
 const ramMiB = opts['ram-mib'] !== undefined ? Number(opts['ram-mib']) : opts.quick ? 256 : 1024;
@@ -42,6 +46,19 @@ if (opts.only !== undefined && opts.only !== 'qemu' && opts.only !== 'mig') thro
 const ramBytes = ramMiB * 1024 * 1024;
 // "Unlimited": far above any loopback rate, and within what QEMU 7.2 accepts.
 const UNLIMITED_BANDWIDTH = 1e15;
+
+/** A directory for RAM files: under --ram-dir if given (removed by the caller), else a tracked tmpDir. */
+async function ramDir(prefix) {
+  if (opts['ram-dir'] === undefined) return tmpDir(prefix);
+  const dir = await mkdtemp(join(opts['ram-dir'], prefix));
+  ramDirs.add(dir);
+  return dir;
+}
+const ramDirs = new Set();
+async function removeRamDirs() {
+  for (const d of ramDirs) await rm(d, { recursive: true, force: true });
+  ramDirs.clear();
+}
 
 const mbps = (bytes, ms) => bytes / 1e6 / (ms / 1000);
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -92,9 +109,10 @@ async function measureCeiling(totalBytes) {
 /** One migration source → target over tcp loopback; both file-backed. Times migrate → completed. */
 async function migrateOnce(kind, ramFile, fileHash) {
   const dir = await tmpDir(`mig-bench-${kind}-`);
+  const dstRamDir = await ramDir(`mig-bench-${kind}-dst-`);
   const port = await freePort();
   const uri = `tcp:127.0.0.1:${port}`;
-  const target = await launchVm({ kind, ramMiB, ramFile: join(dir, 'dst.ram'), incoming: uri, dir, name: 'target' });
+  const target = await launchVm({ kind, ramMiB, ramFile: join(dstRamDir, 'dst.ram'), incoming: uri, dir, name: 'target' });
   const source = await launchVm({ kind, ramMiB, ramFile, dir, name: 'source' });
   await source.qmp.execute('migrate-set-parameters', { 'max-bandwidth': UNLIMITED_BANDWIDTH });
   const t0 = performance.now();
@@ -119,16 +137,20 @@ async function migrateOnce(kind, ramFile, fileHash) {
   const transferred = reply.ram?.transferred ?? ramBytes;
   await source.quit();
   await target.quit();
-  await cleanupAll();
+  await cleanupVms();
+  await rm(dir, { recursive: true, force: true });
+  await rm(dstRamDir, { recursive: true, force: true });
+  ramDirs.delete(dstRamDir);
   return { ms, mbps: mbps(ramBytes, ms), transferredBytes: transferred, reportedTotalTimeMs: reply['total-time'] };
 }
 
 async function main() {
   const kinds = opts.only !== undefined ? [opts.only] : ['qemu', 'mig'];
   if (kinds.includes('qemu') && findQemu() === undefined) throw new Error('qemu-system-x86_64 not found: apt-get install qemu-system-x86 qemu-utils');
+  log(`RAM files in ${opts['ram-dir'] ?? os.tmpdir()}`);
   log(`${ramMiB} MiB random RAM, tcp loopback, max-bandwidth ${UNLIMITED_BANDWIDTH}, ${runs} run(s) each, ${os.cpus().length} cpus`);
 
-  const srcDir = await tmpDir('mig-bench-src-');
+  const srcDir = await ramDir('mig-bench-src-');
   const ramFile = join(srcDir, 'src.ram');
   await fillRamFile(ramFile, ramBytes, { seed: 1, zeroFraction: 0 });
   const fileHash = await sha256File(ramFile);
@@ -148,8 +170,8 @@ async function main() {
         samples.push(await migrateOnce(kind, ramFile, fileHash));
       } catch (err) {
         error = err.message;
-        log(`${kind} → ${kind} failed: ${err.message.split('\n')[0]}`);
-        await cleanupAll().catch(() => undefined);
+        log(`${kind} → ${kind} failed: ${err.message}`);
+        await cleanupVms().catch(() => undefined);
       }
     }
     results[kind] = samples.length > 0
@@ -157,6 +179,7 @@ async function main() {
       : { error };
   }
   await cleanupAll();
+  await removeRamDirs();
 
   const ratio = results.mig?.mbps !== undefined && results.qemu?.mbps !== undefined ? results.mig.mbps / results.qemu.mbps : null;
   const rows = [
@@ -187,6 +210,7 @@ async function main() {
     ramMiB,
     runs,
     transport: 'tcp:127.0.0.1',
+    ramDir: opts['ram-dir'] ?? os.tmpdir(),
     maxBandwidth: UNLIMITED_BANDWIDTH,
     ceiling,
     qemu: results.qemu ?? null,
@@ -202,5 +226,6 @@ async function main() {
 main().catch(async (err) => {
   console.error(`bench: ${err.stack ?? err}`);
   await cleanupAll().catch(() => undefined);
+  await removeRamDirs().catch(() => undefined);
   process.exit(1);
 });
