@@ -6,3 +6,4 @@ export * from './capabilities.js';
 export * from './blockers.js';
 export * from './stats.js';
 export * from './precopy.js';
+export * from './progress.js';

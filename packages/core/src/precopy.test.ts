@@ -564,3 +564,105 @@ describe('runPrecopy: cancel through the state machine', () => {
     expect(h.guest.resumes).toEqual([]);
   });
 });
+
+describe('runPrecopy: auto-converge (QEMU 7.2 migration_trigger_throttle)', () => {
+  /** A guest dirtying `perMs` distinct pages per ms of unthrottled time, over a working set of `wss` pages. */
+  function busyGuest(wss: number, perMs: number) {
+    const g = { throttle: 0, sets: [] as number[], clock: undefined as FakeClock | undefined, last: 0, credit: 0, next: 0 };
+    const dirtied = (): number[] => {
+      const t = g.clock!.t;
+      g.credit += (t - g.last) * perMs * ((100 - g.throttle) / 100);
+      g.last = t;
+      const n = Math.min(wss, Math.floor(g.credit));
+      g.credit -= n;
+      const out: number[] = [];
+      for (let i = 0; i < n; i++) out.push((g.next++ * 7919) % wss);
+      return out;
+    };
+    return { g, dirtied };
+  }
+
+  function run(autoConverge: boolean, params: Partial<MigrationParameters> = {}) {
+    const { g, dirtied } = busyGuest(512, 0.5); // 2 MB/s of pages against a 1 MB/s link
+    const abort = new AbortController();
+    const syncs: number[] = [];
+    const h = harness({
+      pages: 512,
+      dirtied,
+      autoConverge,
+      signal: abort.signal,
+      maxBatchBytes: 4 * PAGE,
+      params: withParams({ 'max-bandwidth': 0, 'downtime-limit': 300, ...params }),
+      sinkOpts: { bytesPerMs: 1000 },
+      setThrottle: (p) => {
+        g.throttle = p;
+        g.sets.push(p);
+      },
+      onSync: (info) => {
+        syncs.push(info.remaining);
+        if (info.time > 120_000) abort.abort(); // the test's window: 2 minutes of fake time
+      },
+    });
+    g.clock = h.clock;
+    return { h, g, syncs };
+  }
+
+  it('without it, a guest dirtying faster than the link never converges (cancelled at the window)', async () => {
+    const { h, g } = run(false);
+    const r = await h.run();
+    expect(r.status).toBe('cancelled');
+    expect(g.sets).toEqual([]);
+    expect(h.stats.cpuThrottlePercentage).toBe(0);
+    expect(h.guest.stops).toBe(0);
+  });
+
+  it('with it, throttles 20, 30, … until it converges, then resets the throttle to 0', async () => {
+    const { h, g } = run(true);
+    const seen: number[] = [];
+    h.opts.onProgress = (s) => {
+      if (s.cpuThrottlePercentage > 0) seen.push(s.cpuThrottlePercentage);
+    };
+    const r = await h.run();
+    expect(r.status).toBe('completed');
+    expect(g.sets[0]).toBe(20);
+    expect(g.sets.slice(0, -1)).toEqual(Array.from({ length: g.sets.length - 1 }, (_, i) => 20 + 10 * i));
+    expect(g.sets.at(-1)).toBe(0);
+    expect(g.sets.length).toBeGreaterThanOrEqual(3);
+    expect(seen).toContain(20);
+    expect(h.stats.cpuThrottlePercentage).toBe(0);
+  });
+
+  it('honours cpu-throttle-initial, -increment and max-cpu-throttle', async () => {
+    const { h, g } = run(true, { 'cpu-throttle-initial': 35, 'cpu-throttle-increment': 40, 'max-cpu-throttle': 80 });
+    expect((await h.run()).status).toBe('completed');
+    expect(g.sets.slice(0, -1)).toEqual([35, 75, 80].slice(0, g.sets.length - 1));
+    expect(g.sets.at(-1)).toBe(0);
+  });
+
+  it('needs the dirty rate high twice: one busy period alone does not throttle', async () => {
+    let busyUntil = 1500;
+    const { g, dirtied } = busyGuest(512, 0.5);
+    const h = harness({
+      pages: 512,
+      autoConverge: true,
+      dirtied: () => (h.clock.t < busyUntil ? dirtied() : (dirtied(), [])),
+      params: withParams({ 'max-bandwidth': 0, 'downtime-limit': 300 }),
+      maxBatchBytes: 4 * PAGE,
+      sinkOpts: { bytesPerMs: 1000 },
+      setThrottle: (p) => g.sets.push(p),
+    });
+    g.clock = h.clock;
+    busyUntil = 1500;
+    expect((await h.run()).status).toBe('completed');
+    expect(g.sets).toEqual([]);
+  });
+
+  it('a migration that fails while throttled resets the throttle', async () => {
+    const { h, g } = run(true);
+    h.opts.sink = new FakeSink({ clock: h.clock, bytesPerMs: 1000, failAtByte: 12 * 1024 * 1024 });
+    const r = await h.run();
+    expect(r.status).toBe('failed');
+    expect(g.sets.length).toBeGreaterThan(1);
+    expect(g.sets.at(-1)).toBe(0);
+  });
+});

@@ -66,6 +66,40 @@ export interface PrecopyOptions {
   sleep?(ms: number): Promise<void>;
   /** Largest iterate() budget (default 8 MiB). */
   maxBatchBytes?: number;
+  /**
+   * The auto-converge capability. When on, QEMU 7.2's migration_trigger_throttle runs at each dirty sync that
+   * ends a period of more than 1 s: if the bytes dirtied in the period exceed throttle-trigger-threshold % of
+   * the bytes sent in it, for the second time (dirty_rate_high_cnt ≥ 2), the throttle goes to
+   * cpu-throttle-initial, then up by cpu-throttle-increment (or less with cpu-throttle-tailslow) to at most
+   * max-cpu-throttle. Shown as stats.cpuThrottlePercentage.
+   */
+  autoConverge?: boolean;
+  /** Apply a guest throttle of `percent` (0 = none): called when it changes and with 0 when the migration ends. */
+  setThrottle?(percent: number): void;
+  /** After every dirty sync before the switchover (pass ≥ 1): the figures of that sync. */
+  onSync?(info: SyncInfo): void;
+}
+
+/** One dirty sync's figures, for progress and convergence reports. */
+export interface SyncInfo {
+  /** The pass number (1 = the bulk pass at setup). */
+  pass: number;
+  /** Clock time of the sync (ms, the `now` clock). */
+  time: number;
+  /** Bytes pending right after the sync. */
+  remaining: number;
+  /** Pages this sync added to the pending set (0 for the first). */
+  dirtiedPages: number;
+  /** Stream bytes handed to the sink so far. */
+  transferred: number;
+  /** The bandwidth measured at the last slot end, bytes/s (0 before the first). */
+  bandwidth: number;
+  /** The switchover threshold at the last slot end: bandwidth × downtime-limit, bytes. */
+  maxSize: number;
+  /** Dirty pages per second (stats.dirtyPagesRate). */
+  dirtyPagesRate: number;
+  /** The throttle applied now, percent. */
+  throttle: number;
 }
 
 export interface PrecopyResult {
@@ -208,23 +242,68 @@ export async function runPrecopy(opts: PrecopyOptions): Promise<PrecopyResult> {
     }
   };
 
+  // auto-converge (QEMU 7.2's migration_trigger_throttle / mig_throttle_guest_down).
+  let throttle = 0;
+  let dirtyRateHighCount = 0;
+  let periodXferStart = 0;
+  const applyThrottle = (percent: number) => {
+    if (percent === throttle) return;
+    throttle = percent;
+    stats.cpuThrottlePercentage = percent;
+    try {
+      opts.setThrottle?.(percent);
+    } catch (err) {
+      fail('iterate', `migration could not throttle the guest: ${errorMessage(err)}`, err);
+    }
+  };
+  const triggerThrottle = (dirtyPagesPeriod: number) => {
+    if (opts.autoConverge !== true) return;
+    const p = getParams();
+    const bytesXferPeriod = written - periodXferStart;
+    const bytesDirtyPeriod = dirtyPagesPeriod * stats.pageSize;
+    const bytesDirtyThreshold = (bytesXferPeriod * p['throttle-trigger-threshold']) / 100;
+    if (bytesDirtyPeriod > bytesDirtyThreshold && ++dirtyRateHighCount >= 2) {
+      dirtyRateHighCount = 0;
+      if (throttle === 0) {
+        applyThrottle(Math.min(p['cpu-throttle-initial'], p['max-cpu-throttle']));
+      } else {
+        let inc = p['cpu-throttle-increment'];
+        if (p['cpu-throttle-tailslow']) {
+          const cpuNow = 100 - throttle;
+          const cpuIdeal = cpuNow * (bytesDirtyThreshold / bytesDirtyPeriod);
+          inc = Math.min(Math.trunc(cpuNow - cpuIdeal), inc);
+        }
+        applyThrottle(Math.min(throttle + inc, p['max-cpu-throttle']));
+      }
+    }
+  };
+
   // Dirty-page rate over periods of at least 1 s, as QEMU's migration_bitmap_sync.
   let rateStart = startTime;
   let rateDirtyPages = 0;
+  let lastBandwidth = 0; // bytes per ms
+  let maxSize = 0;
   const sync = (): number => {
     const before = saver.pendingBytes();
     call('iterate', 'dirty sync', () => saver.syncDirty());
     const after = saver.pendingBytes();
     passes++;
     stats.dirtySyncCount = passes;
-    if (passes > 1) rateDirtyPages += Math.max(0, after - before) / stats.pageSize;
+    const added = passes > 1 ? Math.max(0, after - before) / stats.pageSize : 0;
+    rateDirtyPages += added;
     const t = now();
     if (t - rateStart >= 1000) {
+      if (passes > 1) triggerThrottle(rateDirtyPages);
       stats.dirtyPagesRate = (rateDirtyPages * 1000) / (t - rateStart);
       rateStart = t;
       rateDirtyPages = 0;
+      periodXferStart = written;
     }
     opts.onPass?.(passes);
+    opts.onSync?.({
+      pass: passes, time: t, remaining: after, dirtiedPages: added, transferred: written,
+      bandwidth: lastBandwidth * 1000, maxSize, dirtyPagesRate: stats.dirtyPagesRate, throttle,
+    });
     return after;
   };
 
@@ -247,7 +326,6 @@ export async function runPrecopy(opts: PrecopyOptions): Promise<PrecopyResult> {
     let iterPages = 0;
     let slotStart = iterStart;
     let slotBytes = 0;
-    let maxSize = 0;
     while (true) {
       checkCancel();
       const params = getParams();
@@ -260,6 +338,7 @@ export async function runPrecopy(opts: PrecopyOptions): Promise<PrecopyResult> {
         const sent = written - iterBytes;
         const bandwidth = sent / spent; // bytes per ms
         maxSize = bandwidth * params['downtime-limit'];
+        lastBandwidth = bandwidth;
         stats.mbps = (sent * 8) / (spent / 1000) / 1e6;
         stats.pagesPerSecond = iterPages / (spent / 1000);
         if (stats.dirtyPagesRate > 0 && sent > 10000 && bandwidth > 0) {
@@ -319,6 +398,7 @@ export async function runPrecopy(opts: PrecopyOptions): Promise<PrecopyResult> {
     stats.remaining = 0;
     const transferTime = stats.totalTime - stats.setupTime;
     if (transferTime > 0) stats.mbps = (written * 8) / transferTime / 1000;
+    endThrottle();
     opts.onProgress?.(stats);
     // A 'cancelling' set during end() wins as in QEMU (the source resumes): the state cannot complete from it.
     if (state.status === 'cancelling') throw new Cancelled();
@@ -328,6 +408,7 @@ export async function runPrecopy(opts: PrecopyOptions): Promise<PrecopyResult> {
     return { status: 'completed', passes, bytesWritten: written };
   } catch (err) {
     detach();
+    endThrottle();
     if (err instanceof Cancelled || (cancelRequested() && err !== failure)) {
       shutSink();
       await resume();
@@ -348,6 +429,18 @@ export async function runPrecopy(opts: PrecopyOptions): Promise<PrecopyResult> {
       status: 'failed', error, errorDesc: error.message, passes, bytesWritten: written,
       ...(resumeError !== undefined && { resumeError }),
     };
+  }
+
+  /** The migration ends: the guest runs unthrottled again (QEMU's cpu_throttle_stop). */
+  function endThrottle(): void {
+    if (throttle === 0) return;
+    throttle = 0;
+    stats.cpuThrottlePercentage = 0;
+    try {
+      opts.setThrottle?.(0);
+    } catch {
+      // the outcome stands; the daemon resets its workload on its own at the end too
+    }
   }
 
   async function resume(): Promise<void> {
