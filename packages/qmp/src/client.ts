@@ -268,6 +268,22 @@ export class QmpClient {
   pmemsave(args: CommandArgsInput<'pmemsave'>): Promise<CommandReturn<'pmemsave'>> {
     return this.call('pmemsave', args);
   }
+  /** mig only: start/stop/change the guest workload. */
+  xMigWorkload(args: CommandArgsInput<'x-mig-workload'>): Promise<CommandReturn<'x-mig-workload'>> {
+    return this.call('x-mig-workload', args);
+  }
+  /** mig only. */
+  xMigQueryWorkload(): Promise<CommandReturn<'x-mig-query-workload'>> {
+    return this.call('x-mig-query-workload');
+  }
+  /** mig only: write bytes into guest RAM (base64 `data`, or hex with encoding 'hex'). */
+  xMigWrite(args: CommandArgsInput<'x-mig-write'>): Promise<CommandReturn<'x-mig-write'>> {
+    return this.call('x-mig-write', args);
+  }
+  /** mig only: progress, ETA and convergence of the outgoing migration. */
+  xMigQueryProgress(): Promise<CommandReturn<'x-mig-query-progress'>> {
+    return this.call('x-mig-query-progress');
+  }
   humanMonitorCommand(args: CommandArgsInput<'human-monitor-command'>): Promise<CommandReturn<'human-monitor-command'>> {
     return this.call('human-monitor-command', args);
   }

@@ -12,6 +12,17 @@ export const eventSchemas = {
   MIGRATION: z.strictObject({ status: MigrationStatusSchema }),
   /** A new dirty-sync pass began (emitted when the `events` capability is on). */
   MIGRATION_PASS: z.strictObject({ pass: z.number().int() }),
+  /**
+   * mig only: the outgoing migration's remaining bytes have not shrunk over several dirty syncs; `advice` lists
+   * what the numbers say would help (enable auto-converge or xbzrle, raise max-bandwidth or downtime-limit).
+   */
+  X_MIG_NOT_CONVERGING: z.strictObject({
+    pass: z.number().int(),
+    remaining: z.number(),
+    'dirty-rate': z.number(),
+    bandwidth: z.number(),
+    advice: z.array(z.string()),
+  }),
   /** The guest stopped. No data on the wire. */
   STOP: z.strictObject({}),
   /** The guest resumed. No data on the wire. */

@@ -30,6 +30,7 @@ function tokenError(token: Token) {
   return (iss: IssueLike): string => {
     if (isMissing(iss)) return MISSING;
     if (token.k === 'enum') {
+      if (iss.input === undefined) return MISSING; // a required enum member left out (zod reports invalid_value)
       return typeof iss.input === 'string'
         ? JSON.stringify({ k: 'badenum', value: iss.input })
         : JSON.stringify({ k: 'type', expected: 'string' });

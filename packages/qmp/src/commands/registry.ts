@@ -22,6 +22,9 @@ import { queryStatus } from './query-status.js';
 import { queryVersion } from './query-version.js';
 import { quit } from './quit.js';
 import { stop } from './stop.js';
+import { xMigQueryProgress } from './x-mig-query-progress.js';
+import { xMigQueryWorkload, xMigWorkload } from './x-mig-workload.js';
+import { xMigWrite } from './x-mig-write.js';
 
 export const commands = {
   qmp_capabilities: qmpCapabilities,
@@ -45,6 +48,10 @@ export const commands = {
   'query-migrate-cache-size': queryMigrateCacheSize,
   pmemsave,
   'human-monitor-command': humanMonitorCommand,
+  'x-mig-workload': xMigWorkload,
+  'x-mig-query-workload': xMigQueryWorkload,
+  'x-mig-write': xMigWrite,
+  'x-mig-query-progress': xMigQueryProgress,
 } as const satisfies { [K in string]: CommandDefinition<K> };
 
 export type Commands = typeof commands;
