@@ -2,10 +2,13 @@
 // lives in the packages and in the migration controllers.
 import fs from 'node:fs/promises';
 import { Blockers } from '@mig/core';
+import { DirtyBitmap, PAGE_SIZE } from '@mig/ram';
 import { QmpError, QmpServer, type QmpHandlers, type QmpListener } from '@mig/qmp';
 import type { DaemonConfig } from './cli/args.js';
 import { setUpGuestRam } from './guest/memory-setup.js';
 import { Vm } from './guest/vm.js';
+import { Workload } from './guest/workload.js';
+import { completeWorkload, WorkloadConfigError, type WorkloadConfig } from './guest/workload-config.js';
 import type { Logger } from './log.js';
 import { IncomingMigration } from './migration/incoming.js';
 import { OutgoingMigration } from './migration/outgoing.js';
@@ -22,6 +25,10 @@ export class Daemon {
   readonly qmp: QmpServer;
   /** Reasons this guest cannot migrate (none for `-machine none`; devices would add theirs). */
   readonly blockers = new Blockers();
+  /** One dirty bitmap per RAM block, shared by every writer of guest RAM and the outgoing migration's saver. */
+  readonly dirty: DirtyBitmap[];
+  /** The guest's workload (writes guest RAM from its own thread while the guest runs and it is started). */
+  readonly workload: Workload;
   #listeners: QmpListener[] = [];
 
   constructor(
@@ -38,6 +45,15 @@ export class Daemon {
       handle: { address: b.memory.address, size: b.memory.size },
     }));
     this.settings = new MigrationSettings(this.vm.ramSize);
+    this.dirty = ram.map((b) => DirtyBitmap.createShared(b.memory.size / PAGE_SIZE));
+    this.workload = new Workload(
+      ram.map((b, i) => ({ guestAddress: b.guestAddress, handle: { address: b.memory.address, size: b.memory.size }, dirty: this.dirty[i]!.words.buffer as SharedArrayBuffer })),
+      this.vm.ramSize,
+    );
+    if (config.workload !== undefined) {
+      this.workload.configure(completeWorkload(config.workload, this.vm.ramSize));
+      this.workload.start();
+    }
     this.qmp = new QmpServer({
       handlers: this.handlers(),
       greeting: VERSION,
@@ -51,8 +67,16 @@ export class Daemon {
       onPass: (pass) => {
         if (this.settings.capability('events')) this.qmp.emit('MIGRATION_PASS', { pass });
       },
+      onThrottle: (percent) => this.workload.setThrottle(percent),
+      onNotConverging: (r) =>
+        this.qmp.emit('X_MIG_NOT_CONVERGING', { pass: r.pass, remaining: r.remaining, 'dirty-rate': r['dirty-rate'], bandwidth: r.bandwidth, advice: r.advice }),
     });
+    this.outgoing.guestDirty = this.dirty.map((d) => d.words.buffer as SharedArrayBuffer);
     this.incoming = new IncomingMigration(this.vm, config.machine, workerRam, { onStatus: migrationEvent }, log);
+    // The workload writes only while the guest runs: a stop (switchover included) returns once it has paused.
+    this.vm.on('STOP', () => this.workload.setGuestRunning(false));
+    this.vm.on('RESUME', () => this.workload.setGuestRunning(true));
+    this.workload.setGuestRunning(this.vm.running);
     this.vm.on('STOP', () => this.qmp.emit('STOP'));
     this.vm.on('RESUME', () => this.qmp.emit('RESUME'));
   }
@@ -74,6 +98,7 @@ export class Daemon {
   async shutdown(reason: 'host-qmp-quit' | 'host-signal'): Promise<void> {
     this.outgoing.cancel();
     this.incoming.cancel();
+    await this.workload.close();
     this.qmp.emit('SHUTDOWN', { guest: false, reason });
     await Promise.all(this.#listeners.map((l) => l.close()));
     this.qmp.close();
@@ -174,6 +199,40 @@ export class Daemon {
           await file.close();
         }
       },
+      'x-mig-workload': (args) => {
+        const current = this.workload.config;
+        const rate = args['dirty-rate'] ?? current?.dirtyRate;
+        if (args.action === 'stop') {
+          this.workload.stop();
+          return;
+        }
+        if (rate === undefined) throw new QmpError('GenericError', "x-mig-workload: give 'dirty-rate' (bytes of pages per second) first");
+        const next: Partial<WorkloadConfig> & { dirtyRate: number } = { ...current, dirtyRate: rate };
+        if (args.wss !== undefined) next.wss = args.wss;
+        if (args.offset !== undefined) next.offset = args.offset;
+        if (args.pattern !== undefined) next.pattern = args.pattern;
+        try {
+          this.workload.configure(completeWorkload(next, this.vm.ramSize));
+        } catch (err) {
+          if (err instanceof WorkloadConfigError) throw new QmpError('GenericError', `x-mig-workload: ${err.message}`);
+          throw err;
+        }
+        if (args.action === 'start') this.workload.start();
+      },
+      'x-mig-query-workload': () => this.workload.info(),
+      'x-mig-write': (args) => {
+        const bytes = decodeWriteData(args.data, args.encoding ?? 'base64');
+        try {
+          this.writePhysical(args.address, bytes);
+        } catch (err) {
+          throw new QmpError('GenericError', `x-mig-write: ${(err as Error).message}`);
+        }
+      },
+      'x-mig-query-progress': () =>
+        this.outgoing.queryProgress() ?? {
+          status: this.outgoing.status, percent: 0, 'eta-ms': null, remaining: 0, 'remaining-min': 0, threshold: 0,
+          'dirty-rate': 0, bandwidth: 0, 'stalled-syncs': 0, converging: true, pass: 0, throttle: 0, advice: [],
+        },
       'human-monitor-command': (args) => {
         const line = args['command-line'].trim();
         if (line === 'info status') return `VM status: ${vm().runstate}\r\n`;
@@ -182,4 +241,36 @@ export class Daemon {
       },
     } satisfies QmpHandlers;
   }
+
+  /** Writes `bytes` at guest-physical `address` as the guest would: data first, then the pages' dirty bits. */
+  writePhysical(address: number, bytes: Uint8Array): void {
+    const parts = this.vm.readPhysical(address, bytes.length); // checks the whole range first
+    let at = 0;
+    for (const part of parts) {
+      part.set(bytes.subarray(at, at + part.length));
+      at += part.length;
+    }
+    let cursor = address;
+    const end = address + bytes.length;
+    while (cursor < end) {
+      const i = this.vm.ram.findIndex((b) => cursor >= b.guestAddress && cursor < b.guestAddress + b.memory.size);
+      const block = this.vm.ram[i]!;
+      const length = Math.min(end - cursor, block.guestAddress + block.memory.size - cursor);
+      this.dirty[i]!.markRange(cursor - block.guestAddress, length);
+      cursor += length;
+    }
+  }
+}
+
+/** x-mig-write's `data`: base64 (default) or hex, checked strictly. */
+export function decodeWriteData(data: string, encoding: 'base64' | 'hex'): Uint8Array {
+  if (data.length === 0) throw new QmpError('GenericError', "x-mig-write: 'data' is empty");
+  if (encoding === 'hex') {
+    if (!/^(?:[0-9a-fA-F]{2})+$/.test(data)) throw new QmpError('GenericError', "x-mig-write: 'data' is not hex (an even number of 0-9a-f digits)");
+    return Buffer.from(data, 'hex');
+  }
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(data) || data.length % 4 !== 0) {
+    throw new QmpError('GenericError', "x-mig-write: 'data' is not base64 (or give encoding 'hex')");
+  }
+  return Buffer.from(data, 'base64');
 }

@@ -1,6 +1,7 @@
 // mig-daemon's command line: the subset of QEMU's that a migration harness uses, with QEMU's meaning.
 import { parseOptionList } from './options.js';
 import { parseSize } from './size.js';
+import { parseWorkloadOption, type WorkloadConfig } from '../guest/workload-config.js';
 
 export interface MemoryBackendConfig {
   id: string;
@@ -26,6 +27,8 @@ export interface DaemonConfig {
   /** `-S`: do not start the guest. */
   startPaused: boolean;
   name?: string;
+  /** `-workload dirty-rate=SIZE/s,wss=SIZE[,offset=SIZE][,pattern=random|sparse|zero]` (mig only). */
+  workload?: Partial<WorkloadConfig> & { dirtyRate: number };
 }
 
 export class UsageError extends Error {
@@ -56,7 +59,7 @@ export function parseDaemonArgs(argv: readonly string[]): DaemonConfig {
       continue;
     }
     if (ACCEPTED_FLAGS.has(opt)) continue;
-    const takesValue = ['machine', 'M', 'm', 'object', 'qmp', 'incoming', 'name', ...ACCEPTED_NONE.keys()];
+    const takesValue = ['machine', 'M', 'm', 'object', 'qmp', 'incoming', 'name', 'workload', ...ACCEPTED_NONE.keys()];
     if (!takesValue.includes(opt)) throw new UsageError(`${raw}: invalid option`);
     const value = argv[++i];
     if (value === undefined) throw new UsageError(`${raw}: requires an argument`);
@@ -79,6 +82,13 @@ export function parseDaemonArgs(argv: readonly string[]): DaemonConfig {
         break;
       case 'incoming':
         config.incoming = value;
+        break;
+      case 'workload':
+        try {
+          config.workload = parseWorkloadOption(value);
+        } catch (err) {
+          fail((err as Error).message);
+        }
         break;
       case 'name': {
         const list = parseOptionList(value, 'guest');

@@ -40,7 +40,8 @@ async function run(): Promise<FromOutgoingWorker> {
   state.onChange((change) => post({ type: 'status', status: change.to }));
   state.transition('none', 'setup');
   const ram = guestRamInWorker(data.ram);
-  const dirty = ram.blocks.map((b) => new DirtyBitmap(b.usedLength / PAGE_SIZE));
+  // the guest's shared bitmaps: its writers (workload, x-mig-write) set the bits this saver harvests
+  const dirty = ram.blocks.map((b, i) => new DirtyBitmap(b.usedLength / PAGE_SIZE, data.dirty?.[i]));
   const saver = new SavevmSaver({
     machine: data.machine, ram, dirty,
     ...(data.capabilities.xbzrle ? { xbzrle: parameters['xbzrle-cache-size'] } : {}),
@@ -74,6 +75,9 @@ async function run(): Promise<FromOutgoingWorker> {
       }),
     resumeGuest: () => post({ type: 'resume-guest' }),
     onPass: (pass) => post({ type: 'pass', pass }),
+    autoConverge: data.capabilities['auto-converge'] === true,
+    setThrottle: (percent) => post({ type: 'throttle', percent }),
+    onSync: (info) => post({ type: 'sync', info }),
     onProgress: (s) => {
       s.normal = saver.normalPages;
       s.duplicate = saver.zeroPages;

@@ -1,7 +1,10 @@
 // The source side as the main thread sees it: QEMU's outgoing states, the worker that writes the stream, and
 // the guest's run state around switchover (stop → finish-migrate → postmigrate, or back to running).
 import { Worker } from 'node:worker_threads';
-import { buildQueryMigrate, createSharedStats, isMigrationRunning, type MigrationStats, type MigrationStatus } from '@mig/core';
+import {
+  buildQueryMigrate, createSharedStats, isMigrationRunning, ProgressTracker, type MigrationStats, type MigrationStatus,
+  type ProgressReport,
+} from '@mig/core';
 import { QmpError } from '@mig/qmp';
 import { parseMigrationUri, type MigrationUri } from '@mig/transports';
 import type { Logger } from '../log.js';
@@ -12,6 +15,10 @@ import type { MigrationSettings } from './settings.js';
 export interface OutgoingEvents {
   onStatus(status: MigrationStatus): void;
   onPass(pass: number): void;
+  /** auto-converge changed the guest's throttle (0 when the migration ends). */
+  onThrottle?(percent: number): void;
+  /** The migration stopped converging (once per episode): X_MIG_NOT_CONVERGING. */
+  onNotConverging?(report: ProgressReport): void;
 }
 
 export class OutgoingMigration {
@@ -21,6 +28,9 @@ export class OutgoingMigration {
   #stats: { buffer: SharedArrayBuffer; stats: MigrationStats } = createSharedStats();
   /** The run state before switchover stopped the guest (what goes back on failure). */
   #runstateBefore: RunState | undefined;
+  #progress: ProgressTracker | undefined;
+  /** The guest's shared dirty bitmaps (one per RAM block), handed to each migration's worker. */
+  guestDirty: SharedArrayBuffer[] | undefined;
 
   constructor(
     private readonly vm: Vm,
@@ -73,7 +83,9 @@ export class OutgoingMigration {
       parameters: { ...this.settings.parameters },
       capabilities: { ...this.settings.capabilities },
       stats: this.#stats.buffer,
+      ...(this.guestDirty ? { dirty: this.guestDirty } : {}),
     };
+    this.#progress = this.vm.ramSize > 0 ? new ProgressTracker({ totalBytes: this.vm.ramSize }) : undefined;
     this.#setStatus('setup');
     this.log.info('migration started', { uri: uriText, ram: this.vm.ramSize, runstate: this.vm.runstate });
     const worker = new Worker(new URL('./outgoing-worker.js', import.meta.url), { workerData });
@@ -108,6 +120,21 @@ export class OutgoingMigration {
       case 'pass':
         this.events.onPass(message.pass);
         break;
+      case 'throttle':
+        this.events.onThrottle?.(message.percent);
+        break;
+      case 'sync': {
+        if (!this.#progress) break;
+        const { report, becameNotConverging } = this.#progress.update(message.info, {
+          params: this.settings.parameters,
+          caps: this.settings.capabilities,
+        });
+        if (becameNotConverging) {
+          this.log.warn('migration is not converging', { pass: report.pass, remaining: report.remaining, advice: report.advice.join('; ') });
+          this.events.onNotConverging?.(report);
+        }
+        break;
+      }
       case 'stop-guest': {
         // QEMU's migration_completion: remember the state for globalstate, stop into finish-migrate.
         const before = this.vm.runstate;
@@ -133,8 +160,16 @@ export class OutgoingMigration {
     this.log.info('guest resumed on the source', { runstate: before });
   }
 
+  /** x-mig-query-progress: the migration's progress, ETA and convergence (undefined before the first sync). */
+  queryProgress(): (ProgressReport & { status: MigrationStatus }) | undefined {
+    const last = this.#progress?.last;
+    return last ? { status: this.#status, ...last } : undefined;
+  }
+
   #finish(status: 'completed' | 'failed' | 'cancelled', error?: string): void {
     if (!this.isActive) return;
+    this.events.onThrottle?.(0);
+    if (status === 'completed') this.#progress?.complete();
     if (status === 'completed') {
       this.vm.setState('postmigrate');
       const s = this.#stats.stats;

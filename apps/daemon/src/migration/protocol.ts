@@ -1,4 +1,5 @@
 // Messages between the daemon's main thread (QMP, run state) and a migration worker thread (the stream).
+import type { SyncInfo } from '@mig/core';
 import type { HostMemoryHandle } from '../guest/host-memory.js';
 
 export interface WorkerRamBlock {
@@ -16,6 +17,11 @@ export interface OutgoingWorkerData {
   capabilities: Record<string, boolean>;
   /** Shared counters the worker updates and the main thread reads for query-migrate. */
   stats: SharedArrayBuffer;
+  /**
+   * The guest's dirty bitmaps, one per RAM block (same order as `ram`; DirtyBitmap words): the writers of
+   * guest RAM (workload, x-mig-write) set bits here and the saver harvests them.
+   */
+  dirty?: SharedArrayBuffer[];
 }
 
 export interface IncomingWorkerData {
@@ -33,6 +39,8 @@ export type ToOutgoingWorker =
 export type FromOutgoingWorker =
   | { type: 'status'; status: string }
   | { type: 'pass'; pass: number }
+  | { type: 'throttle'; percent: number }
+  | { type: 'sync'; info: SyncInfo }
   | { type: 'stop-guest' }
   | { type: 'resume-guest' }
   | { type: 'done'; status: 'completed' | 'failed' | 'cancelled'; error?: string };
