@@ -63,6 +63,7 @@ export class Workload {
     this.#cfg[CFG_OFFSET] = config.offset;
     Atomics.store(this.#ctrl, CTRL_PATTERN, WORKLOAD_PATTERNS.indexOf(config.pattern));
     Atomics.add(this.#ctrl, CTRL_GEN, 1);
+    this.#ensureWorker(); // thread start-up (koffi, mapping) happens now, not when the guest starts
   }
 
   /** Starts writing (when the guest runs). Needs a configuration. */
