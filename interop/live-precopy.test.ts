@@ -126,6 +126,13 @@ describe('live precopy under a running workload', () => {
     const r = await query(src);
     expect(r.status).toBe('active'); // still iterating after the window
     expect(r['cpu-throttle-percentage']).toBeUndefined();
+    // the loop's facts as QEMU 7.2 reports them while active
+    expect(r['expected-downtime']!).toBeGreaterThan(0);
+    expect(r['setup-time']!).toBeGreaterThanOrEqual(0);
+    expect(r.ram!['dirty-pages-rate']).toBeGreaterThan(0);
+    expect(r.ram!['pages-per-second']).toBeGreaterThan(0);
+    expect(r.ram!.mbps).toBeGreaterThan(0);
+    expect(r.ram!['dirty-sync-count']).toBeGreaterThanOrEqual(4);
     const p2 = (await src.qmp.execute('x-mig-query-progress')) as { percent: number };
     expect(p2.percent).toBeGreaterThanOrEqual(p1.percent);
     await src.qmp.execute('migrate_cancel');

@@ -1,6 +1,6 @@
 // `mig`: the command line for people. It talks QMP to mig-daemon or to QEMU and says what happens.
 import { QmpClient, QmpError } from '@mig/qmp';
-import { describeMigration, formatBytes, type MigrationInfoLike } from './people/format.js';
+import { describeAdvice, describeMigration, formatBytes, type MigrationInfoLike, type ProgressLike } from './people/format.js';
 import { parseSize } from './cli/size.js';
 
 const USAGE = `usage: mig <command> --qmp unix:PATH|tcp:HOST:PORT [options]
@@ -47,11 +47,25 @@ function parseCliArgs(argv: readonly string[]): CliArgs {
 async function follow(client: QmpClient, out: NodeJS.WriteStream): Promise<string> {
   const tty = out.isTTY === true;
   let lastPrinted = 0;
+  let hasProgress = true; // QEMU has no x-mig-query-progress: then only query-migrate's figures
+  let adviceShown = false;
   for (;;) {
     const info = (await client.execute('query-migrate')) as MigrationInfoLike;
     const status = info.status ?? 'none';
     const terminal = ['completed', 'failed', 'cancelled', 'none'].includes(status);
-    const line = describeMigration(info);
+    let progress: ProgressLike | undefined;
+    if (hasProgress) {
+      try {
+        progress = (await client.execute('x-mig-query-progress')) as ProgressLike;
+      } catch {
+        hasProgress = false;
+      }
+    }
+    if (progress && !adviceShown && !progress.converging && status === 'active') {
+      adviceShown = true;
+      out.write(`${tty ? '\r\x1b[K' : ''}${describeAdvice(progress)}\n`);
+    }
+    const line = describeMigration(info, progress);
     if (tty) out.write(`\r\x1b[K${line}`);
     else if (terminal || Date.now() - lastPrinted >= 1000) {
       out.write(`${line}\n`);

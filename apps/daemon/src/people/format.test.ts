@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { describeMigration, formatBytes, formatDuration, progressBar } from './format.js';
+import { describeAdvice, describeMigration, formatBytes, formatDuration, progressBar } from './format.js';
 
 describe('format', () => {
   it('says sizes and durations as people read them', () => {
@@ -30,5 +30,22 @@ describe('format', () => {
     expect(done).toContain('took 1.5 s, downtime 20 ms');
     expect(describeMigration({ status: 'failed', 'error-desc': 'peer closed' })).toBe('migration: failed (peer closed)');
     expect(describeMigration({})).toBe('migration: none');
+  });
+
+  it('with mig-daemon progress: the never-backwards percent, ETA, throttle and the advice when not converging', () => {
+    const info = {
+      status: 'active', 'expected-downtime': 900, 'cpu-throttle-percentage': 30,
+      ram: { transferred: 2 ** 30, remaining: 3 * 2 ** 20, total: 4 * 2 ** 20, mbps: 800, 'dirty-sync-count': 9 },
+    };
+    const line = describeMigration(info, { percent: 90, 'eta-ms': 2500, converging: true, advice: [] });
+    expect(line).toContain(' 90%');
+    expect(line).toContain('ETA 2.5 s');
+    expect(line).toContain('guest throttled 30%');
+    expect(line).not.toContain('NOT CONVERGING');
+    const stuck = { percent: 60, 'eta-ms': null, converging: false, advice: ['enable auto-converge', 'enable xbzrle'] };
+    expect(describeMigration(info, stuck)).toContain('ETA: not draining');
+    expect(describeMigration(info, stuck)).toContain('NOT CONVERGING');
+    expect(describeAdvice(stuck)).toBe('migration is not converging; what would help:\n  - enable auto-converge\n  - enable xbzrle');
+    expect(describeAdvice({ ...stuck, converging: true })).toBe('');
   });
 });

@@ -36,11 +36,20 @@ export interface MigrationInfoLike {
   'expected-downtime'?: number;
   downtime?: number;
   'error-desc'?: string;
+  'cpu-throttle-percentage'?: number;
   ram?: RamInfo;
 }
 
+/** What mig-daemon's x-mig-query-progress adds (QEMU has no such command: then it is absent). */
+export interface ProgressLike {
+  percent: number;
+  'eta-ms': number | null;
+  converging: boolean;
+  advice: string[];
+}
+
 /** One line that says where a migration is: state, how much is left, how fast, which pass. */
-export function describeMigration(info: MigrationInfoLike): string {
+export function describeMigration(info: MigrationInfoLike, progress?: ProgressLike): string {
   const status = info.status ?? 'none';
   const ram = info.ram;
   if (!ram || status === 'none' || status === 'setup') {
@@ -48,7 +57,8 @@ export function describeMigration(info: MigrationInfoLike): string {
   }
   const total = ram.total ?? 0;
   const remaining = ram.remaining ?? 0;
-  const done = total > 0 ? (total - remaining) / total : 0;
+  // mig-daemon's figure never goes backwards when a pass finds pages dirtied again; QEMU's remaining does
+  const done = progress ? progress.percent / 100 : total > 0 ? (total - remaining) / total : 0;
   const parts = [
     status === 'completed' ? progressBar(1) : progressBar(done),
     `${formatBytes(ram.transferred ?? 0)} sent`,
@@ -58,9 +68,20 @@ export function describeMigration(info: MigrationInfoLike): string {
   ];
   if (status === 'completed') {
     parts.push(`took ${formatDuration(info['total-time'] ?? 0)}, downtime ${formatDuration(info.downtime ?? 0)}`);
-  } else if (info['expected-downtime'] !== undefined) {
-    parts.push(`expected downtime ${formatDuration(info['expected-downtime'])}`);
+  } else {
+    if (progress && status === 'active') {
+      parts.push(progress['eta-ms'] === null ? 'ETA: not draining' : `ETA ${formatDuration(progress['eta-ms'])}`);
+    }
+    if (info['expected-downtime'] !== undefined) parts.push(`expected downtime ${formatDuration(info['expected-downtime'])}`);
+    if (info['cpu-throttle-percentage']) parts.push(`guest throttled ${info['cpu-throttle-percentage']}%`);
+    if (progress && !progress.converging && status === 'active') parts.push('NOT CONVERGING');
   }
   if (info['error-desc']) parts.push(`error: ${info['error-desc']}`);
   return `${status.padEnd(10)} ${parts.join('  ')}`;
+}
+
+/** The advice lines shown when a migration stops converging. */
+export function describeAdvice(progress: ProgressLike): string {
+  if (progress.converging || progress.advice.length === 0) return '';
+  return `migration is not converging; what would help:\n${progress.advice.map((a) => `  - ${a}`).join('\n')}`;
 }
