@@ -6,8 +6,9 @@
 // Prints a table and writes bench/results/xbzrle-live.{json,md}.
 //
 //   node bench/xbzrle-live.mjs [--runs N] [--ram-mib 128] [--wss-mib 64] [--writes 355000]
-//        [--bandwidth-mib 128] [--cache-mib 64] [--target mig|qemu] [--timeout-s 60] [--without]
+//        [--bandwidth-mib 128] [--cache-mib 64] [--target mig|qemu|both] [--timeout-s 60] [--without]
 //
+// --target: the migration target (default: both when QEMU 7.2 is installed, else mig).
 // --without also runs the same workload with XBZRLE off (expected not to converge within the timeout).
 // Uses @mig/test-helpers' built dist (run `pnpm build` first).
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -34,7 +35,7 @@ const { values: opts } = parseArgs({
     writes: { type: 'string', default: '355000' },
     'bandwidth-mib': { type: 'string', default: '128' },
     'cache-mib': { type: 'string', default: '64' },
-    target: { type: 'string', default: 'mig' },
+    target: { type: 'string' },
     'timeout-s': { type: 'string', default: '60' },
     without: { type: 'boolean', default: false },
   },
@@ -51,10 +52,11 @@ const writesPerSec = int('writes');
 const bandwidth = int('bandwidth-mib') * 1024 * 1024;
 const cacheBytes = int('cache-mib') * 1024 * 1024;
 const timeoutMs = int('timeout-s') * 1000;
-const targetKind = opts.target;
-if (targetKind !== 'mig' && targetKind !== 'qemu') throw new Error(`--target must be mig or qemu, got ${targetKind}`);
+const targetOpt = opts.target ?? (findQemu() ? 'both' : 'mig');
+if (!['mig', 'qemu', 'both'].includes(targetOpt)) throw new Error(`--target must be mig, qemu or both, got ${targetOpt}`);
+const targets = targetOpt === 'both' ? ['mig', 'qemu'] : [targetOpt];
 if (wssMiB > ramMiB) throw new Error(`--wss-mib ${wssMiB} is larger than --ram-mib ${ramMiB}`);
-if (targetKind === 'qemu' && !findQemu()) throw new Error('--target qemu: qemu-system-x86_64 not found');
+if (targets.includes('qemu') && !findQemu()) throw new Error('--target qemu: qemu-system-x86_64 not found');
 
 const PAGE = 4096;
 const QEMU_BAR = { totalMs: 1900, downtimeMs: 11, passes: 6, xbzrlePages: 29000, withoutXbzrle: 'never converges' };
@@ -69,7 +71,7 @@ async function workloadWrites(vm) {
   }
 }
 
-async function runOnce(xbzrle, seed) {
+async function runOnce(targetKind, xbzrle, seed) {
   const dir = await tmpDir('mig-bench-xbzrle-');
   const ramFile = join(dir, 'src.ram');
   await fillRamFile(ramFile, ramMiB << 20, { seed, zeroFraction: 0.1 });
@@ -107,6 +109,7 @@ async function runOnce(xbzrle, seed) {
     }
     const x = reply['xbzrle-cache'];
     return {
+      target: targetKind,
       xbzrle,
       status: reply.timedOut ? `not converged in ${timeoutMs / 1000} s` : reply.status,
       totalMs: reply['total-time'] ?? Math.round(wallMs),
@@ -129,19 +132,21 @@ async function runOnce(xbzrle, seed) {
 }
 
 const results = [];
-for (let r = 0; r < runs; r++) {
-  log(`run ${r + 1}/${runs}: xbzrle on`);
-  results.push(await runOnce(true, 9000 + r));
-  log(JSON.stringify(results.at(-1)));
-  if (opts.without) {
-    log(`run ${r + 1}/${runs}: xbzrle off`);
-    results.push(await runOnce(false, 9000 + r));
+for (const targetKind of targets) {
+  for (let r = 0; r < runs; r++) {
+    log(`→ ${targetKind}, run ${r + 1}/${runs}: xbzrle on`);
+    results.push(await runOnce(targetKind, true, 9000 + r));
     log(JSON.stringify(results.at(-1)));
+    if (opts.without) {
+      log(`→ ${targetKind}, run ${r + 1}/${runs}: xbzrle off`);
+      results.push(await runOnce(targetKind, false, 9000 + r));
+      log(JSON.stringify(results.at(-1)));
+    }
   }
 }
 
 const setup = {
-  ramMiB, wssMiB, writesPerSec, bandwidthBytesPerSec: bandwidth, cacheBytes, target: targetKind,
+  ramMiB, wssMiB, writesPerSec, bandwidthBytesPerSec: bandwidth, cacheBytes, targets,
   pattern: 'sparse (one word into a random page of the working set)', downtimeLimitMs: 300,
 };
 const out = { date: new Date().toISOString(), setup, qemu72: QEMU_BAR, mig: results };
@@ -150,19 +155,19 @@ await writeFile(join(here, 'results', 'xbzrle-live.json'), `${JSON.stringify(out
 
 const cell = (v) => (v === undefined ? '–' : typeof v === 'number' ? (Number.isInteger(v) ? String(v) : v.toFixed(2)) : String(v));
 const rows = [
-  ['QEMU 7.2 (bar)', 'on', 'completed', QEMU_BAR.totalMs, QEMU_BAR.downtimeMs, QEMU_BAR.passes, QEMU_BAR.xbzrlePages, '–', '–', '–', '355k'],
+  ['QEMU 7.2 → QEMU 7.2 (bar)', 'on', 'completed', QEMU_BAR.totalMs, QEMU_BAR.downtimeMs, QEMU_BAR.passes, QEMU_BAR.xbzrlePages, '–', '–', '–', '355k'],
   ...results.map((m) => [
-    'mig-daemon', m.xbzrle ? 'on' : 'off', m.status, m.totalMs, m.downtimeMs, m.passes, m.xbzrlePages, m.xbzrleBytes,
+    `mig-daemon → ${m.target === 'mig' ? 'mig-daemon' : 'QEMU 7.2'}`, m.xbzrle ? 'on' : 'off', m.status, m.totalMs, m.downtimeMs, m.passes, m.xbzrlePages, m.xbzrleBytes,
     m.encodingRate, m.ramEqual, m.guestWritesPerSec,
   ]),
 ];
-const header = ['source', 'xbzrle', 'status', 'total ms', 'downtime ms', 'passes', 'xbzrle pages', 'xbzrle bytes', 'encoding rate', 'RAM equal', 'guest writes/s'];
+const header = ['migration', 'xbzrle', 'status', 'total ms', 'downtime ms', 'passes', 'xbzrle pages', 'xbzrle bytes', 'encoding rate', 'RAM equal', 'guest writes/s'];
 const md = [
   '# XBZRLE on a live guest',
   '',
   `Guest: ${ramMiB} MiB RAM, one word written into a random page of a ${wssMiB} MiB working set at ${writesPerSec} writes/s`,
   `(mig-daemon \`-workload\`, pattern sparse); link ${bandwidth / 1048576} MiB/s (max-bandwidth), xbzrle-cache-size ${cacheBytes / 1048576} MiB,`,
-  `downtime-limit 300 ms; target: ${targetKind === 'mig' ? 'mig-daemon' : 'QEMU 7.2'}. Measured ${out.date}.`,
+  `downtime-limit 300 ms, unix socket. Measured ${out.date}.`,
   '',
   `| ${header.join(' | ')} |`,
   `|${header.map(() => '---').join('|')}|`,
