@@ -1,6 +1,7 @@
 // mig-daemon assembled: the guest, its QMP server, and the migrations in and out. Wiring only: the logic
 // lives in the packages and in the migration controllers.
 import fs from 'node:fs/promises';
+import { Worker } from 'node:worker_threads';
 import { Blockers } from '@mig/core';
 import { DirtyBitmap, PAGE_SIZE } from '@mig/ram';
 import { QmpError, QmpServer, type QmpHandlers, type QmpListener } from '@mig/qmp';
@@ -42,12 +43,12 @@ export class Daemon {
     const workerRam: WorkerRamBlock[] = ram.map((b) => ({
       idstr: b.idstr,
       guestAddress: b.guestAddress,
-      handle: { address: b.memory.address, size: b.memory.size },
+      handle: { address: b.memory.address, size: b.memory.size, populate: b.memory.populate },
     }));
     this.settings = new MigrationSettings(this.vm.ramSize);
     this.dirty = ram.map((b) => DirtyBitmap.createShared(b.memory.size / PAGE_SIZE));
     this.workload = new Workload(
-      ram.map((b, i) => ({ guestAddress: b.guestAddress, handle: { address: b.memory.address, size: b.memory.size }, dirty: this.dirty[i]!.words.buffer as SharedArrayBuffer })),
+      ram.map((b, i) => ({ guestAddress: b.guestAddress, handle: { address: b.memory.address, size: b.memory.size, populate: b.memory.populate }, dirty: this.dirty[i]!.words.buffer as SharedArrayBuffer })),
       this.vm.ramSize,
     );
     if (config.workload !== undefined) {
@@ -82,6 +83,7 @@ export class Daemon {
   }
 
   async start(): Promise<void> {
+    this.#populateRam();
     // As QEMU: the incoming listener is up before QMP answers, so a harness that sees QMP can migrate at once.
     if (this.config.incoming !== undefined && this.config.incoming !== 'defer') {
       await this.incoming.start(this.config.incoming);
@@ -92,6 +94,19 @@ export class Daemon {
       ram: this.vm.ram.map((b) => `${b.idstr}:${b.memory.size}`).join(','),
       qmp: this.#listeners.map((l) => (l.endpoint.kind === 'unix' ? `unix:${l.endpoint.path}` : `tcp:${l.endpoint.host}:${l.endpoint.port}`)).join(' '),
     });
+  }
+
+  /** Faults guest RAM in from a worker thread, so the first migration does not pay for it page by page. */
+  #populateRam(): void {
+    if (this.vm.ram.length === 0) return;
+    const handles = this.vm.ram.map((b) => ({ address: b.memory.address, size: b.memory.size, populate: b.memory.populate }));
+    const worker = new Worker(new URL('./guest/populate-worker.js', import.meta.url), { workerData: handles });
+    worker.once('message', (m: { ok: boolean; ms: number }) => {
+      if (m.ok) this.log.info('guest RAM faulted in', { ms: m.ms });
+      else this.log.warn('guest RAM could not be faulted in ahead (kernel older than 5.14?): it faults in on use');
+    });
+    worker.once('error', (err) => this.log.warn(`guest RAM populate failed: ${err.message}`));
+    worker.unref();
   }
 
   /** `quit`, SIGTERM, SIGINT: SHUTDOWN, then exit. An outgoing migration is cancelled first. */
