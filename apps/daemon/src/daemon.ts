@@ -43,12 +43,12 @@ export class Daemon {
     const workerRam: WorkerRamBlock[] = ram.map((b) => ({
       idstr: b.idstr,
       guestAddress: b.guestAddress,
-      handle: { address: b.memory.address, size: b.memory.size, populate: b.memory.populate },
+      handle: { address: b.memory.address, size: b.memory.size},
     }));
     this.settings = new MigrationSettings(this.vm.ramSize);
     this.dirty = ram.map((b) => DirtyBitmap.createShared(b.memory.size / PAGE_SIZE));
     this.workload = new Workload(
-      ram.map((b, i) => ({ guestAddress: b.guestAddress, handle: { address: b.memory.address, size: b.memory.size, populate: b.memory.populate }, dirty: this.dirty[i]!.words.buffer as SharedArrayBuffer })),
+      ram.map((b, i) => ({ guestAddress: b.guestAddress, handle: { address: b.memory.address, size: b.memory.size}, dirty: this.dirty[i]!.words.buffer as SharedArrayBuffer })),
       this.vm.ramSize,
     );
     if (config.workload !== undefined) {
@@ -83,7 +83,7 @@ export class Daemon {
   }
 
   async start(): Promise<void> {
-    this.#populateRam();
+    await this.#populateRam();
     // As QEMU: the incoming listener is up before QMP answers, so a harness that sees QMP can migrate at once.
     if (this.config.incoming !== undefined && this.config.incoming !== 'defer') {
       await this.incoming.start(this.config.incoming);
@@ -96,17 +96,31 @@ export class Daemon {
     });
   }
 
-  /** Faults guest RAM in from a worker thread, so the first migration does not pay for it page by page. */
-  #populateRam(): void {
-    if (this.vm.ram.length === 0) return;
-    const handles = this.vm.ram.map((b) => ({ address: b.memory.address, size: b.memory.size, populate: b.memory.populate }));
-    const worker = new Worker(new URL('./guest/populate-worker.js', import.meta.url), { workerData: handles });
-    worker.once('message', (m: { ok: boolean; ms: number }) => {
-      if (m.ok) this.log.info('guest RAM faulted in', { ms: m.ms });
-      else this.log.warn('guest RAM could not be faulted in ahead (kernel older than 5.14?): it faults in on use');
+  /**
+   * How guest RAM is faulted in ahead of use. A target will receive all of it: it allocates every page before
+   * it listens (QEMU's prealloc=on; `prealloc=off` on the backend opts out). A source maps the cached pages of
+   * its RAM file in the background. Anonymous RAM of a source is left alone (untouched pages read as zero).
+   */
+  async #populateRam(): Promise<void> {
+    const backend = this.config.backends.find((b) => b.id === this.config.memoryBackendId);
+    const prealloc = backend?.prealloc ?? this.config.incoming !== undefined;
+    const mode = prealloc ? 'write' : backend?.kind === 'file' && backend.share ? 'read' : undefined;
+    if (this.vm.ram.length === 0 || mode === undefined) return;
+    const handles = this.vm.ram.map((b) => ({ address: b.memory.address, size: b.memory.size }));
+    const worker = new Worker(new URL('./guest/populate-worker.js', import.meta.url), { workerData: { handles, mode } });
+    const done = new Promise<void>((resolve) => {
+      worker.once('message', (m: { ok: boolean; ms: number }) => {
+        if (m.ok) this.log.info(`guest RAM faulted in (${mode})`, { ms: m.ms });
+        else this.log.warn('guest RAM could not be faulted in ahead (kernel older than 5.14?): it faults in on use');
+        resolve();
+      });
+      worker.once('error', (err) => {
+        this.log.warn(`guest RAM populate failed: ${err.message}`);
+        resolve();
+      });
     });
-    worker.once('error', (err) => this.log.warn(`guest RAM populate failed: ${err.message}`));
-    worker.unref();
+    if (prealloc) await done;
+    else worker.unref();
   }
 
   /** `quit`, SIGTERM, SIGINT: SHUTDOWN, then exit. An outgoing migration is cancelled first. */

@@ -10,6 +10,8 @@ export interface MemoryBackendConfig {
   /** memory-backend-file only: the file that is the guest RAM. */
   memPath?: string;
   share: boolean;
+  /** `prealloc=on|off`; unset: mig decides (on for a migration target). */
+  prealloc?: boolean;
 }
 
 export type QmpEndpointConfig = { kind: 'unix'; path: string } | { kind: 'tcp'; host: string; port: number };
@@ -151,6 +153,11 @@ function parseBackend(value: string, fail: (why: string) => never): MemoryBacken
     size,
     share: (list.props.get('share') ?? 'off') === 'on',
   };
+  const prealloc = list.props.get('prealloc');
+  if (prealloc !== undefined) {
+    if (prealloc !== 'on' && prealloc !== 'off') fail(`prealloc must be 'on' or 'off', not '${prealloc}'`);
+    backend.prealloc = prealloc === 'on';
+  }
   if (backend.kind === 'file') backend.memPath = list.props.get('mem-path') ?? fail("Parameter 'mem-path' is missing");
   for (const key of list.props.keys()) {
     if (!['id', 'size', 'mem-path', 'share', 'prealloc', 'merge', 'dump'].includes(key)) fail(`property '${key}' not found`);

@@ -22,22 +22,20 @@ const MADV_POPULATE_WRITE = 23;
 export interface HostMemoryHandle {
   address: bigint;
   size: number;
-  /** How to fault the memory in ahead of use: anonymous memory is written, a file mapping only read. */
-  populate: 'write' | 'read';
 }
 
 export interface HostMemory extends HostMemoryHandle {
   bytes: Uint8Array;
 }
 
-function mapOrThrow(size: number, flags: number, fd: number, what: string, populate: 'write' | 'read'): HostMemory {
+function mapOrThrow(size: number, flags: number, fd: number, what: string): HostMemory {
   const pointer = mmap(null, size, PROT_READ | PROT_WRITE, flags, fd, 0);
   const address = koffi.address(pointer) as bigint;
   if (address === 0xffffffffffffffffn || address === 0n) {
     const errno = koffi.decode(errnoLocation(), 'int') as number;
     throw new Error(`cannot map ${size} bytes of guest RAM for ${what}: mmap failed (errno ${errno})`);
   }
-  return { address, size, populate, bytes: new Uint8Array(koffi.view(pointer, size)) };
+  return { address, size, bytes: new Uint8Array(koffi.view(pointer, size)) };
 }
 
 /**
@@ -45,7 +43,7 @@ function mapOrThrow(size: number, flags: number, fd: number, what: string, popul
  * the address space anyway) and with transparent huge pages, as QEMU advises for guest RAM.
  */
 export function mapAnonymousMemory(size: number, what: string): HostMemory {
-  const memory = mapOrThrow(size, MAP_PRIVATE | MAP_ANONYMOUS, -1, what, 'write');
+  const memory = mapOrThrow(size, MAP_PRIVATE | MAP_ANONYMOUS, -1, what);
   madvise(viewPointer(memory.address), size, MADV_HUGEPAGE); // advice only: ignore a refusal
   return memory;
 }
@@ -62,7 +60,7 @@ export function mapFileMemory(path: string, size: number, share: boolean, what: 
     else if (current < size) {
       throw new Error(`backing store ${path} size 0x${current.toString(16)} does not match 'size' option 0x${size.toString(16)}`);
     }
-    return mapOrThrow(size, share ? MAP_SHARED : MAP_PRIVATE, fd, what, share ? 'read' : 'write');
+    return mapOrThrow(size, share ? MAP_SHARED : MAP_PRIVATE, fd, what);
   } finally {
     fs.closeSync(fd); // the mapping keeps the file's pages; the descriptor is not needed
   }
@@ -79,12 +77,15 @@ export function viewHostMemory(handle: HostMemoryHandle): Uint8Array {
   return new Uint8Array(koffi.view(viewPointer(handle.address), handle.size));
 }
 
+/** 'write': allocate every page (QEMU's prealloc=on); 'read': map what backs it (a file's cached pages). */
+export type PopulateMode = 'write' | 'read';
+
 /**
- * Faults the whole mapping in (MADV_POPULATE_*), as a guest that has touched its RAM has it. Blocking: call it
- * from a worker thread. First touch of memory is the dearest thing a migration does on this kind of machine
- * (about 2 s per GiB on the target), so a daemon does it while it waits, not while pages arrive.
- * Returns false when the kernel refused (older than 5.14): the memory then faults in on use, as before.
+ * Faults the whole mapping in (MADV_POPULATE_*). Blocking: call it from a worker thread. First touch of memory
+ * is the dearest thing a migration target does on this kind of machine (about 2-3 s per GiB), so a target
+ * does it before it listens, as QEMU does with prealloc=on, not page by page while the stream arrives.
+ * Returns false when the kernel refused (older than 5.14): the memory then faults in on use.
  */
-export function populateHostMemory(handle: HostMemoryHandle): boolean {
-  return madvise(viewPointer(handle.address), handle.size, handle.populate === 'write' ? MADV_POPULATE_WRITE : MADV_POPULATE_READ) === 0;
+export function populateHostMemory(handle: HostMemoryHandle, mode: PopulateMode): boolean {
+  return madvise(viewPointer(handle.address), handle.size, mode === 'write' ? MADV_POPULATE_WRITE : MADV_POPULATE_READ) === 0;
 }
