@@ -14,6 +14,8 @@ export interface ByteSink {
   write(chunk: Uint8Array): Promise<void>; // resolves at once below the high-water mark, else on drain; rejects if the peer is gone
   end(): Promise<void>;
   destroy(err?: Error): void;
+  /** Bytes that have left the process (written to the OS), when the sink can tell: lets the saver reuse chunks. */
+  readonly bytesFlushed?: number;
 }
 export interface MigrationSaver {
   setup(): void;                       // header, CONFIGURATION, SECTION_START of each iterative section
@@ -21,7 +23,9 @@ export interface MigrationSaver {
   pendingBytes(): number;              // bytes still to send at this moment
   iterate(maxBytes: number): number;   // emit pages (SECTION_PART … EOS) up to ~maxBytes; returns bytes emitted
   complete(runstate: string): void;    // guest stopped: the rest, SECTION_END, timer, globalstate, EOF, vmdesc
-  drainOutput(): Uint8Array[];         // chunks produced since the last call; the saver never reuses them
+  drainOutput(): Uint8Array[];         // chunks produced since the last call; not written again before recycleOutput says so
+  /** Optional: the stream's first `flushedBytes` bytes have left the process, so their chunks may be reused. */
+  recycleOutput?(flushedBytes: number): void;
 }
 
 /** QEMU's BUFFER_DELAY: the rate-limit slot and the period of the bandwidth measurement, ms. */
@@ -216,6 +220,7 @@ export async function runPrecopy(opts: PrecopyOptions): Promise<PrecopyResult> {
   };
 
   const writeOut = async (): Promise<number> => {
+    if (saver.recycleOutput !== undefined && sink.bytesFlushed !== undefined) saver.recycleOutput(sink.bytesFlushed);
     const chunks = saver.drainOutput();
     let n = 0;
     for (const chunk of chunks) {

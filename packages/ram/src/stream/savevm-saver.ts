@@ -279,6 +279,11 @@ export class SavevmSaver implements MigrationSaver {
     return this.writer.drain();
   }
 
+  /** The first `flushedBytes` stream bytes have left the process: their chunks may be reused. */
+  recycleOutput(flushedBytes: number): void {
+    this.writer.recycle(flushedBytes);
+  }
+
   private requireActive(what: string): void {
     if (this.phase === 'new') throw new Error(`SavevmSaver.${what}() before setup()`);
     if (this.phase === 'completed') throw new Error(`SavevmSaver.${what}() after complete()`);
