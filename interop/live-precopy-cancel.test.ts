@@ -31,7 +31,7 @@ describe('live migration: cancel and failure', () => {
     await fillRamFile(ramFile, 64 * MiB, { seed: 5, zeroFraction: 0.2 });
     const source = await launchVm({ kind: 'mig', ramMiB: 64, ramFile, dir, name: 'source' });
     const before = await source.hashRam();
-    await source.qmp.execute('migrate-set-parameters', { 'max-bandwidth': 64 * MiB }); // ~1 s per migration
+    await source.qmp.execute('migrate-set-parameters', { 'max-bandwidth': 32 * MiB }); // ~1.6 s per migration: every cancel (≤ 0.75 s in) lands before completion
     const waits = delays(0x5eed, 20, 700);
     const phases: string[] = [];
     for (let i = 0; i < 20; i++) {

@@ -22,6 +22,9 @@ const REQUIRED: Record<string, Record<string, unknown>> = {
   migrate_set_speed: { value: 1 << 30 },
   migrate_set_downtime: { value: 0.3 },
   'migrate-set-cache-size': { value: 64 << 20 },
+  // mig's own x- commands (QEMU has none of them: only mig-daemon is asked)
+  'x-mig-workload': { action: 'stop' },
+  'x-mig-write': { address: 0, data: 'AA==' },
 };
 
 function unknownArgument(command: string): BadCall {
@@ -83,6 +86,15 @@ const BAD: Record<string, BadCall[]> = {
     { args: {}, names: 'value' },
   ],
   qmp_capabilities: [{ args: { enable: 'oob' }, names: 'enable' }],
+  'x-mig-workload': [
+    { args: { action: 5 }, names: 'action' },
+    { args: {}, names: 'action' },
+    { args: { action: 'set', 'dirty-rate': 'fast' }, names: 'dirty-rate' },
+  ],
+  'x-mig-write': [
+    { args: { address: 'zero', data: 'AA==' }, names: 'address' },
+    { args: { address: 0 }, names: 'data' },
+  ],
 };
 
 function callsFor(command: string): BadCall[] {
