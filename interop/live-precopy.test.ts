@@ -13,7 +13,7 @@ const DOWNTIME_TOLERANCE_MS = 300;
 
 interface Reply {
   status?: string;
-  ram?: Record<string, number>;
+  ram?: { transferred: number } & Record<string, number>;
   downtime?: number;
   'total-time'?: number;
   'expected-downtime'?: number;
