@@ -1,36 +1,9 @@
-import { readFileSync } from 'node:fs';
-import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { XbzrlePageCache } from './cache.js';
 import { xbzrleDecode, xbzrleDecodeTs, xbzrleDecodeWasm } from './decode.js';
 import { xbzrleEncode, xbzrleEncodeTs, xbzrleEncodeWasm } from './encode.js';
 import { isKernelMemory, wasmSupported } from './wasm.js';
-
-const VECTORS = '/work/shared/xbzrle/xbzrle-qemu-vectors.bin.gz';
-
-interface Vector { index: number; pageSize: number; old: Uint8Array; neu: Uint8Array; encLen: number; enc: Uint8Array }
-
-/** Reads the XBZV1 file (format in /work/shared/xbzrle/README.md). */
-function loadVectors(): Vector[] {
-  const raw = gunzipSync(readFileSync(VECTORS));
-  const dv = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
-  const magic = Buffer.from(raw.subarray(0, 8));
-  if (!magic.equals(Buffer.from('XBZV1\0\0\0', 'latin1'))) throw new Error(`bad magic ${magic.toString('hex')}`);
-  const count = dv.getUint32(8, true);
-  const out: Vector[] = [];
-  let o = 12;
-  for (let index = 0; index < count; index++) {
-    const pageSize = dv.getUint32(o, true); o += 4;
-    const old = raw.subarray(o, o + pageSize); o += pageSize;
-    const neu = raw.subarray(o, o + pageSize); o += pageSize;
-    const encLen = dv.getInt32(o, true); o += 4;
-    const n = Math.max(encLen, 0);
-    const enc = raw.subarray(o, o + n); o += n;
-    out.push({ index, pageSize, old, neu, encLen, enc });
-  }
-  if (o !== raw.length) throw new Error(`trailing ${raw.length - o} bytes after ${count} vectors`);
-  return out;
-}
+import { hasVectors, loadVectors, VECTORS_SKIP } from '../../test/qemu-vectors.js';
 
 const vectors = loadVectors();
 
@@ -67,7 +40,7 @@ const IMPLS: Array<[string, Enc, Dec]> = [
   ['wasm in-memory', inMemoryEnc, inMemoryDec],
 ];
 
-describe('QEMU XBZRLE vectors (XBZV1)', () => {
+describe.skipIf(!hasVectors)(`QEMU XBZRLE vectors (XBZV1)${hasVectors ? '' : ` (${VECTORS_SKIP})`}`, () => {
   it('has the 3059 vectors the README describes', () => {
     expect(vectors.length).toBe(3059);
     expect(vectors.filter((v) => v.encLen === 0).length).toBe(16);
@@ -81,7 +54,7 @@ describe('QEMU XBZRLE vectors (XBZV1)', () => {
   });
 });
 
-describe.each(IMPLS)('QEMU XBZRLE vectors (XBZV1), %s', (_name, xbzrleEncode, xbzrleDecode) => {
+describe.skipIf(!hasVectors).each(IMPLS)('QEMU XBZRLE vectors (XBZV1), %s', (_name, xbzrleEncode, xbzrleDecode) => {
   it('decode(old, enc) gives new for every vector with enc_len >= 0', () => {
     const page = new Uint8Array(4096 + 64);
     const bad: number[] = [];
