@@ -1,25 +1,15 @@
 // XBZRLE pages written by SavevmSaver must load into real QEMU 7.2: its loader decodes every delta against
 // the page it holds and fails the migration ("decode error") on any it cannot apply.
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DirtyBitmap, GuestRam, SavevmSaver, createRamBlock } from '../src/index.js';
-import { QEMU_SKIP_MESSAGE, qemuAvailable, startQemu, type Qemu } from './qemu-harness.js';
+import { QEMU_SKIP_MESSAGE, cleanupAll, hasQemu, loadInQemu } from './load-in-qemu.js';
 import { concat, fillMixed, prng } from './streams.js';
 
-const available = qemuAvailable(); // throws when CI is set and QEMU is missing
-if (!available) console.warn(`qemu-load-xbzrle.test.ts skipped: ${QEMU_SKIP_MESSAGE}`);
 
 const SIZE = 4 << 20;
 const PAGE = 4096;
-const dir = mkdtempSync(join(tmpdir(), 'mig-ram-qemu-xbzrle-'));
-const running: Qemu[] = [];
-afterAll(async () => {
-  await Promise.all(running.map((q) => q.stop()));
-  rmSync(dir, { recursive: true, force: true });
-});
+afterAll(cleanupAll);
 
 /**
  * 8 passes over a 4 MiB guest whose working set (the first 1 MiB) takes sparse writes between and during
@@ -66,27 +56,16 @@ function makeStream(seed: number, cacheBytes: number): { stream: Uint8Array; ram
   return { stream: concat(out), ramSha: createHash('sha256').update(bytes).digest('hex'), saver };
 }
 
-describe.skipIf(!available)('QEMU 7.2 loads XBZRLE pages written by SavevmSaver', () => {
+describe.skipIf(!hasQemu)(`QEMU 7.2 loads XBZRLE pages written by SavevmSaver${hasQemu ? '' : ` (${QEMU_SKIP_MESSAGE})`}`, () => {
   for (const cacheBytes of [4 << 20, 256 << 10]) {
     it(`reproduces the RAM (cache ${cacheBytes >> 10} KiB)`, async () => {
       const { stream, ramSha, saver } = makeStream(cacheBytes >> 16, cacheBytes);
       expect(saver.xbzrleRecords).toBeGreaterThan(200);
       expect(saver.xbzrleStats!.overflow).toBeGreaterThan(0);
-      const file = join(dir, `${cacheBytes}.stream`);
-      writeFileSync(file, stream);
-      const qemu = await startQemu(join(dir, `${cacheBytes}.qmp`), [
-        '-machine', 'none,memory-backend=mem0', '-m', '4M',
-        '-object', 'memory-backend-ram,id=mem0,size=4M',
-        '-incoming', 'defer',
-      ]);
-      running.push(qemu);
-      await qemu.qmp.execute('migrate-incoming', { uri: `exec:cat ${file}` });
-      const info = await qemu.qmp.waitMigration();
-      expect(info.status, qemu.stderr()).toBe('completed');
-      const dump = join(dir, `${cacheBytes}.pmem`);
-      await qemu.qmp.execute('pmemsave', { val: 0, size: SIZE, filename: dump });
-      expect(createHash('sha256').update(readFileSync(dump)).digest('hex')).toBe(ramSha);
-      expect(qemu.stderr()).toBe('');
+      const loaded = await loadInQemu(stream, 4);
+      expect(loaded.status, loaded.stderr).toBe('completed');
+      expect(loaded.ramSha).toBe(ramSha);
+      expect(loaded.stderr).toBe('');
     }, 30_000);
   }
 });
