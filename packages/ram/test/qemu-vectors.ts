@@ -5,9 +5,14 @@ import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 
+const RELATIVE = 'shared/xbzrle/xbzrle-qemu-vectors.bin.gz';
+/** The repository's parent first (where CI lays shared/), then up to two folders above it. */
+const CANDIDATES = ['../../../../', '../../../../../', '../../../../../../'].map((up) =>
+  fileURLToPath(new URL(up + RELATIVE, import.meta.url)),
+);
+
 export const VECTORS_PATH =
-  process.env['MIG_XBZRLE_VECTORS'] ??
-  fileURLToPath(new URL('../../../../shared/xbzrle/xbzrle-qemu-vectors.bin.gz', import.meta.url));
+  process.env['MIG_XBZRLE_VECTORS'] ?? CANDIDATES.find((path) => existsSync(path)) ?? CANDIDATES[0]!;
 
 export const hasVectors = existsSync(VECTORS_PATH);
 if (!hasVectors && process.env['CI']) {
