@@ -2,7 +2,7 @@
 // migrate_cancel and a dead target leave the source guest running with its RAM intact, a target that lost
 // its source never completes, query-migrate answers while pages flow.
 import { spawn } from 'node:child_process';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { cleanupVms, fillRamFile, launchVm, migDaemonPath, tmpDir, type Vm } from '@mig/test-helpers';
@@ -20,14 +20,19 @@ async function pair(bandwidth: number): Promise<{ source: Vm; target: Vm; uri: s
   return { source, target, uri, ramHash: await source.hashRam() };
 }
 
-function runDaemon(argv: string[]): Promise<{ code: number | null; stderr: string }> {
+function runNode(script: string, argv: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [migDaemonPath(), ...argv], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, [script, ...argv], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
     let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
     child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
-    child.on('exit', (code) => resolve({ code, stderr }));
+    child.on('exit', (code) => resolve({ code, stdout, stderr }));
   });
 }
+
+const runDaemon = (argv: string[]) => runNode(migDaemonPath(), argv);
+const runCli = (argv: string[]) => runNode(join(dirname(migDaemonPath()), 'mig'), argv);
 
 describe('mig-daemon lifecycle', () => {
   afterEach(cleanupVms);
@@ -103,6 +108,25 @@ describe('mig-daemon lifecycle', () => {
     expect(reply['error-desc']).toMatch(/migration stream write failed/);
     expect(await source.runState()).toBe('running');
     expect(await source.hashRam()).toBe(ramHash);
+  });
+
+  it('the mig CLI migrates, says how it went, and exits 0; status reads both ends; a bad command exits 2', async () => {
+    const { source, target, uri, ramHash } = await pair(8 << 20);
+    const migrate = await runCli(['migrate', '--qmp', `unix:${source.qmpPath}`, '--bandwidth', '1G', uri]);
+    expect(migrate.code, migrate.stderr).toBe(0);
+    expect(migrate.stdout).toContain(`migrating to ${uri}`);
+    expect(migrate.stdout).toMatch(/completed .*100%.*took .* downtime/);
+    const dst = await runCli(['status', '--qmp', `unix:${target.qmpPath}`]);
+    expect(dst.stdout).toContain('guest: running');
+    expect(dst.stdout).toContain('migration: completed');
+    expect((await runCli(['status', '--qmp', `unix:${source.qmpPath}`])).stdout).toContain('guest: postmigrate');
+    expect(await target.hashRam()).toBe(ramHash);
+    const bad = await runCli(['bogus', '--qmp', `unix:${source.qmpPath}`]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain("unknown command 'bogus'");
+    const dead = await runCli(['status', '--qmp', `unix:${join(source.dir, 'nobody.qmp')}`]);
+    expect(dead.code).toBe(1);
+    expect(dead.stderr).toContain('cannot reach QMP');
   });
 
   it('refuses a second migrate while one runs, and unsupported transports by name', async () => {

@@ -18,6 +18,8 @@ URIs: tcp:HOST:PORT, unix:PATH, exec:COMMAND (the stream goes to the command's s
 Exit status: 0 when the migration completed (or the command succeeded), 1 when it failed or was cancelled,
 2 for a usage error.`;
 
+const COMMANDS = ['status', 'migrate', 'watch', 'cancel'];
+
 interface CliArgs {
   command: string;
   positional: string[];
@@ -91,6 +93,10 @@ export async function main(argv: readonly string[]): Promise<void> {
     process.stdout.write(`${USAGE}\n`);
     return;
   }
+  if (!COMMANDS.includes(args.command)) {
+    process.stderr.write(`mig: unknown command '${args.command}'\n${USAGE}\n`);
+    process.exit(2);
+  }
   const endpoint = args.flags.get('qmp');
   if (typeof endpoint !== 'string') {
     process.stderr.write(`mig: --qmp ENDPOINT is required\n${USAGE}\n`);
@@ -120,7 +126,7 @@ async function run(client: QmpClient, args: CliArgs): Promise<number> {
     case 'status': {
       const status = (await client.execute('query-status')) as { status: string; running: boolean };
       const info = (await client.execute('query-migrate')) as MigrationInfoLike;
-      out.write(`guest: ${status.status}${status.running ? ' (running)' : ''}\n${describeMigration(info)}\n`);
+      out.write(`guest: ${status.status}\n${describeMigration(info)}\n`);
       return 0;
     }
     case 'migrate': {
