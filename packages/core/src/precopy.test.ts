@@ -278,6 +278,25 @@ describe('runPrecopy: rate limiting', () => {
   });
 });
 
+describe('runPrecopy: completion', () => {
+  it('sends what is left after the guest stopped in bounded batches, then only the trailer', async () => {
+    // downtime-limit at its maximum: switchover at once, with every page still pending
+    const h = harness({ pages: 64, maxBatchBytes: 4 * PAGE, sinkOpts: { bytesPerMs: PAGE / 10 }, params: withParams({ 'max-bandwidth': 0, 'downtime-limit': 2_000_000 }) });
+    let stoppedAt = -1;
+    h.opts.stopGuest = () => {
+      stoppedAt = h.saver.calls.length;
+      return 'running';
+    };
+    expect((await h.run()).status).toBe('completed');
+    const after = h.saver.calls.slice(stoppedAt);
+    expect(after.filter((c) => c === 'iterate').length).toBeGreaterThanOrEqual(8); // most pages were still pending
+    expect(after.at(-1)).toBe('complete');
+    expect(Math.max(...h.saver.budgets)).toBeLessThanOrEqual(4 * PAGE);
+    expect(new Set(h.sink.writes.filter((w) => w.page >= 0).map((w) => w.page)).size).toBe(64);
+    expect(h.sink.bytes).toBe(SETUP_BYTES + 64 * PAGE + TRAILER_BYTES);
+  });
+});
+
 describe('runPrecopy: passes and the switchover threshold', () => {
   // Link of 1000 bytes/ms, downtime-limit 100 ms → max_size = 100,000 bytes: 24 pages fit, 25 do not.
   const threshold = (dirtiedAtPass2: number) =>

@@ -385,9 +385,19 @@ export async function runPrecopy(opts: PrecopyOptions): Promise<PrecopyResult> {
     }
     guestStopped = true;
     checkCancel();
-    passes++; // complete() takes the final dirty bits: QEMU's last bitmap sync
-    stats.dirtySyncCount = passes;
-    opts.onPass?.(passes);
+    // The last bitmap sync, then what it found in batches (memory stays bounded however much is left), then
+    // complete() writes the trailer (its own sync finds nothing more: the guest is stopped).
+    let left = sync();
+    stats.remaining = left;
+    while (left > 0) {
+      checkCancel();
+      call('complete', 'completion', () => saver.iterate(maxBatch));
+      await writeOut();
+      const after = saver.pendingBytes();
+      if (after >= left) break; // the saver made no progress: complete() sends whatever it still holds
+      left = after;
+      stats.remaining = left;
+    }
     call('complete', 'completion', () => saver.complete(runstate));
     await writeOut();
     checkCancel();
