@@ -1,5 +1,6 @@
 /** QAPI types of QEMU 7.2 shared by several commands (names and members as in qapi/*.json at v7.2.0). */
 import { z } from 'zod';
+import { MIGRATION_CAPABILITIES, type MigrationCapability } from '@mig/core';
 import { qArray, qBool, qEnum, qStr, qStrOrNull, qStruct, qUint32, qUint64, qUint8 } from '../qapi.js';
 
 export const MIGRATION_STATUSES = [
@@ -16,14 +17,8 @@ export const RUN_STATES = [
 export const RunStateSchema = z.enum(RUN_STATES);
 export type RunState = z.infer<typeof RunStateSchema>;
 
-/** QEMU 7.2's MigrationCapability enum, in QEMU's order. */
-export const MIGRATION_CAPABILITIES = [
-  'xbzrle', 'rdma-pin-all', 'auto-converge', 'zero-blocks', 'compress', 'events', 'postcopy-ram', 'x-colo',
-  'release-ram', 'block', 'return-path', 'pause-before-switchover', 'multifd', 'dirty-bitmaps',
-  'postcopy-blocktime', 'late-block-activate', 'x-ignore-shared', 'validate-uuid', 'background-snapshot',
-  'zero-copy-send', 'postcopy-preempt',
-] as const;
-export type MigrationCapability = (typeof MIGRATION_CAPABILITIES)[number];
+/** QEMU 7.2's MigrationCapability enum, in QEMU's order: one list, kept by @mig/core. */
+export { MIGRATION_CAPABILITIES, type MigrationCapability };
 
 export const MigrationCapabilityStatusArg = qStruct({
   capability: qEnum(MIGRATION_CAPABILITIES),
