@@ -24,6 +24,8 @@ export interface LaunchOptions {
   incoming?: string;
   /** Start with `-S`. */
   paused?: boolean;
+  /** Plain `-m` without a memory backend: QEMU names the RAMBlock `ram` (ramFile and backendId are ignored). */
+  plainRam?: boolean;
   /** Appended verbatim after the common arguments. */
   extraArgs?: string[];
   /** `-name`. */
@@ -95,10 +97,11 @@ export function vmArgv(opts: LaunchOptions, qmpPath: string): string[] {
     opts.ramFile !== undefined
       ? `memory-backend-file,id=${id},size=${size},mem-path=${opts.ramFile},share=on`
       : `memory-backend-ram,id=${id},size=${size}`;
+  const ramArgs = opts.plainRam === true
+    ? ['-machine', 'none', '-m', size]
+    : ['-machine', `none,memory-backend=${id}`, '-m', size, '-object', backend];
   const argv = [
-    '-machine', `none,memory-backend=${id}`,
-    '-m', size,
-    '-object', backend,
+    ...ramArgs,
     '-nodefaults',
     '-display', 'none',
     '-qmp', `unix:${qmpPath},server=on,wait=off`,
