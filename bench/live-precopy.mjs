@@ -14,20 +14,12 @@
 //
 // --quick: 256 MiB instead of 1 GiB in part 1 and a 10 s window instead of 40 s for the non-converging case.
 // Uses @mig/test-helpers' built dist (run `pnpm build` first).
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { join, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
+import { helpers, writeResult } from './common.mjs';
 
-const here = dirname(fileURLToPath(import.meta.url));
-let helpers;
-try {
-  helpers = await import('@mig/test-helpers');
-} catch (err) {
-  console.error(`bench: cannot load @mig/test-helpers (${err.message}); run \`pnpm build\` first`);
-  process.exit(2);
-}
 const { cleanupAll, cleanupVms, fillRamFile, launchVm, tmpDir } = helpers;
 
 const { values: opts } = parseArgs({
@@ -173,9 +165,8 @@ const lines = [
   }),
   '',
 ];
-await mkdir(join(here, 'results'), { recursive: true });
-await writeFile(join(here, 'results', 'live-precopy.json'), `${JSON.stringify({ date: new Date().toISOString(), node: process.version, windowS, rows }, null, 2)}\n`);
-await writeFile(join(here, 'results', 'live-precopy.md'), lines.join('\n'));
+await writeResult('live-precopy.json', `${JSON.stringify({ date: new Date().toISOString(), node: process.version, windowS, rows }, null, 2)}\n`);
+await writeResult('live-precopy.md', lines.join('\n'));
 console.log(lines.join('\n'));
 for (const d of ramDirs) await rm(d, { recursive: true, force: true });
 await cleanupAll();

@@ -11,22 +11,14 @@
 //
 // Uses @mig/test-helpers' built dist (run `pnpm build` first; `pnpm bench` does).
 import { spawn } from 'node:child_process';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { createConnection } from 'node:net';
 import os from 'node:os';
-import { join, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
+import { helpers, writeResult } from './common.mjs';
 
-const here = dirname(fileURLToPath(import.meta.url));
-let helpers;
-try {
-  helpers = await import('@mig/test-helpers');
-} catch (err) {
-  console.error(`bench: cannot load @mig/test-helpers (${err.message}); run \`pnpm build\` first`);
-  process.exit(2);
-}
 const { cleanupAll, cleanupVms, fillRamFile, findQemu, freePort, launchVm, sha256File, tmpDir } = helpers;
 
 const { values: opts } = parseArgs({
@@ -217,9 +209,7 @@ async function main() {
     mig: results.mig ?? null,
     ratioMigToQemu: ratio,
   };
-  await mkdir(join(here, 'results'), { recursive: true });
-  await writeFile(join(here, 'results', 'latest.json'), `${JSON.stringify(out, null, 2)}\n`);
-  log(`wrote ${join('bench', 'results', 'latest.json')}`);
+  log(`wrote ${await writeResult('latest.json', `${JSON.stringify(out, null, 2)}\n`)}`);
   if (kinds.some((k) => results[k].error)) process.exitCode = 1;
 }
 

@@ -11,20 +11,11 @@
 // --target: the migration target (default: both when QEMU 7.2 is installed, else mig).
 // --without also runs the same workload with XBZRLE off (expected not to converge within the timeout).
 // Uses @mig/test-helpers' built dist (run `pnpm build` first).
-import { mkdir, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
+import { helpers, writeResult } from './common.mjs';
 
-const here = dirname(fileURLToPath(import.meta.url));
-let helpers;
-try {
-  helpers = await import('@mig/test-helpers');
-} catch (err) {
-  console.error(`bench: cannot load @mig/test-helpers (${err.message}); run \`pnpm build\` first`);
-  process.exit(2);
-}
 const { cleanupAll, fillRamFile, findQemu, launchVm, tmpDir } = helpers;
 
 const { values: opts } = parseArgs({
@@ -150,8 +141,7 @@ const setup = {
   pattern: 'sparse (one word into a random page of the working set)', downtimeLimitMs: 300,
 };
 const out = { date: new Date().toISOString(), setup, qemu72: QEMU_BAR, mig: results };
-await mkdir(join(here, 'results'), { recursive: true });
-await writeFile(join(here, 'results', 'xbzrle-live.json'), `${JSON.stringify(out, null, 2)}\n`);
+await writeResult('xbzrle-live.json', `${JSON.stringify(out, null, 2)}\n`);
 
 const cell = (v) => (v === undefined ? '–' : typeof v === 'number' ? (Number.isInteger(v) ? String(v) : v.toFixed(2)) : String(v));
 const rows = [
@@ -176,5 +166,5 @@ const md = [
   'QEMU 7.2 without XBZRLE on the same workload never converges.',
   '',
 ].join('\n');
-await writeFile(join(here, 'results', 'xbzrle-live.md'), md);
+await writeResult('xbzrle-live.md', md);
 console.log(md);
