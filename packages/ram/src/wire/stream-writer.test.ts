@@ -7,7 +7,7 @@ import { machineNoneVmdesc } from '../stream/vmdesc.js';
 import { concat, hex } from '../../test/streams.js';
 import { StreamWriter } from './stream-writer.js';
 
-/** First 0x60 bytes of shared/qemu-samples/ram64-prelaunch (QEMU 7.2, -machine none -m 64M -S). */
+/** First 0x60 bytes of docs/qemu-samples/ram64-prelaunch (QEMU 7.2, -machine none -m 64M -S). */
 const QEMU_SAMPLE_HEAD = hex(`
   51 45 56 4d 00 00 00 03 07 00 00 00 04 6e 6f 6e
   65 01 00 00 00 02 03 72 61 6d 00 00 00 00 00 00

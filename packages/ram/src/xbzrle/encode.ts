@@ -3,7 +3,7 @@ import { WASM_MAX_PAGE, encodeWasm, wasmSupported } from './wasm.js';
 
 /**
  * XBZRLE encoder producing exactly the bytes QEMU 7.2's `xbzrle_encode_buffer` produces (see
- * shared/xbzrle/README.md beside the repository): records of ULEB128 ZLEN, ULEB128 NZLEN and the NZLEN changed bytes of
+ * docs/xbzrle-format.md): records of ULEB128 ZLEN, ULEB128 NZLEN and the NZLEN changed bytes of
  * the new page, with maximal runs, no trailing zero run, and QEMU's overflow checks (`d + 2` before
  * each zero run and after each ZLEN, `d + N` after each NZLEN), including the quirk that a complete
  * encoding of `limit - 1` or `limit` bytes followed by an unchanged tail gives -1.

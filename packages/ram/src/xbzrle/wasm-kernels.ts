@@ -2,7 +2,7 @@ import { assembleModule, type WasmFunc } from './wasm-asm.js';
 
 /**
  * The XBZRLE kernels in WebAssembly (SIMD scans, 16-byte copies), as flat WAT text for `wasm-asm.ts`.
- * Same rules as the TypeScript encoder/decoder (encode.ts, decode.ts, shared/xbzrle/README.md beside the repository).
+ * Same rules as the TypeScript encoder/decoder (encode.ts, decode.ts, docs/xbzrle-format.md).
  * All addresses are byte offsets in the one imported memory.
  */
 
