@@ -3,7 +3,8 @@
 // Prints GB/s for the zero-page check, the saver (a full pass into drained chunks), the loader, and the
 // number of young-generation GCs seen during each loop (allocation per page would show up there).
 import { PerformanceObserver } from 'node:perf_hooks';
-import { DirtyBitmap, GuestRam, SavevmSaver, StreamLoader, createRamBlock, isZeroPage } from '../dist/index.js';
+import { GlobalStateLoadSection, GlobalStateSaveSection, SavevmSaver, StreamReader, TimerLoadSection, TimerSaveSection } from '@mig/savevm';
+import { DirtyBitmap, GuestRam, RamLoader, RamSaveSection, createRamBlock, isZeroPage } from '../dist/index.js';
 
 const MiB = Number(process.argv[2] ?? 256);
 const SIZE = MiB << 20;
@@ -17,7 +18,7 @@ function time(name, bytes, fn) {
   fn();
   const s = Number(process.hrtime.bigint() - t0) / 1e9;
   return new Promise((r) => setTimeout(() => {
-    console.log(`${name.padEnd(34)} ${(bytes / s / 1e9).toFixed(2)} GB/s  (${(s * 1000).toFixed(0)} ms, minor GCs ${gcs - g0})`);
+    console.log(`${name.padEnd(48)} ${(bytes / s / 1e9).toFixed(2)} GB/s  (${(s * 1000).toFixed(0)} ms, minor GCs ${gcs - g0})`);
     r();
   }, 10));
 }
@@ -38,7 +39,8 @@ await time('isZeroPage (all-zero RAM)', SIZE, () => {
 const ram = new GuestRam([createRamBlock('mem0', bytes)]);
 /** One full migration; `sink` gets every chunk (a socket would write and drop it). */
 function migrate(sink) {
-  const saver = new SavevmSaver({ machine: 'none', ram, dirty: new DirtyBitmap(ram.totalPages) });
+  const ramSection = new RamSaveSection({ ram, dirty: new DirtyBitmap(ram.totalPages) });
+  const saver = new SavevmSaver({ machine: 'none', sections: [new TimerSaveSection(), ramSection, new GlobalStateSaveSection()] });
   saver.setup();
   saver.syncDirty();
   while (saver.pendingBytes() > 0) {
@@ -49,13 +51,14 @@ function migrate(sink) {
   for (const c of saver.drainOutput()) sink(c);
 }
 let sent = 0;
-await time('SavevmSaver full pass (50% zero)', SIZE, () => migrate((c) => (sent += c.length)));
+await time('SavevmSaver + RamSaveSection, full pass (50% zero)', SIZE, () => migrate((c) => (sent += c.length)));
 const stream = [];
 migrate((c) => stream.push(c));
 
 const target = new GuestRam([createRamBlock('mem0', new Uint8Array(SIZE))]);
-await time('StreamLoader (64 KiB chunks)', SIZE, () => {
-  const loader = new StreamLoader({ machine: 'none', ram: target });
+await time('StreamReader + RamLoader (64 KiB chunks)', SIZE, () => {
+  const ramLoader = new RamLoader({ ram: target });
+  const loader = new StreamReader({ machine: 'none', sections: [new TimerLoadSection(), ramLoader.section, new GlobalStateLoadSection()] });
   for (const c of stream) for (let p = 0; p < c.length; p += 65536) loader.push(c.subarray(p, p + 65536));
   loader.end();
 });

@@ -1,10 +1,10 @@
-// XBZRLE pages written by SavevmSaver must load into real QEMU 7.2: its loader decodes every delta against
+// XBZRLE pages written by the ram section must load into real QEMU 7.2: its loader decodes every delta against
 // the page it holds and fails the migration ("decode error") on any it cannot apply.
 import { createHash } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
-import { DirtyBitmap, GuestRam, SavevmSaver, createRamBlock } from '../src/index.js';
+import { DirtyBitmap, GuestRam, createRamBlock, type RamSaveSection } from '../src/index.js';
 import { QEMU_SKIP_MESSAGE, cleanupAll, hasQemu, loadInQemu } from './load-in-qemu.js';
-import { concat, fillMixed, prng } from './streams.js';
+import { concat, fillMixed, machineNoneSaver, prng } from './streams.js';
 
 
 const SIZE = 4 << 20;
@@ -16,12 +16,12 @@ afterAll(cleanupAll);
  * passes: a word, a run of bytes, a page gone zero, a page rewritten whole (overflow). `cacheBytes` below
  * the working set makes misses and evictions.
  */
-function makeStream(seed: number, cacheBytes: number): { stream: Uint8Array; ramSha: string; saver: SavevmSaver } {
+function makeStream(seed: number, cacheBytes: number): { stream: Uint8Array; ramSha: string; saverRam: RamSaveSection } {
   const bytes = new Uint8Array(SIZE);
   fillMixed(bytes, seed);
   const ram = new GuestRam([createRamBlock('mem0', bytes)]);
   const dirty = DirtyBitmap.createShared(ram.totalPages);
-  const saver = new SavevmSaver({ machine: 'none', ram, dirty, xbzrle: cacheBytes });
+  const { saver, ram: saverRam } = machineNoneSaver({ ram, dirty, xbzrle: cacheBytes });
   const rnd = prng(seed);
   const wssPages = 256;
   const write = (n: number) => {
@@ -53,15 +53,15 @@ function makeStream(seed: number, cacheBytes: number): { stream: Uint8Array; ram
   write(100);
   saver.complete('paused');
   out.push(...saver.drainOutput());
-  return { stream: concat(out), ramSha: createHash('sha256').update(bytes).digest('hex'), saver };
+  return { stream: concat(out), ramSha: createHash('sha256').update(bytes).digest('hex'), saverRam };
 }
 
-describe.skipIf(!hasQemu)(`QEMU 7.2 loads XBZRLE pages written by SavevmSaver${hasQemu ? '' : ` (${QEMU_SKIP_MESSAGE})`}`, () => {
+describe.skipIf(!hasQemu)(`QEMU 7.2 loads XBZRLE pages written by the ram section${hasQemu ? '' : ` (${QEMU_SKIP_MESSAGE})`}`, () => {
   for (const cacheBytes of [4 << 20, 256 << 10]) {
     it(`reproduces the RAM (cache ${cacheBytes >> 10} KiB)`, async () => {
-      const { stream, ramSha, saver } = makeStream(cacheBytes >> 16, cacheBytes);
-      expect(saver.xbzrleRecords).toBeGreaterThan(200);
-      expect(saver.xbzrleStats!.overflow).toBeGreaterThan(0);
+      const { stream, ramSha, saverRam } = makeStream(cacheBytes >> 16, cacheBytes);
+      expect(saverRam.xbzrleRecords).toBeGreaterThan(200);
+      expect(saverRam.xbzrleStats!.overflow).toBeGreaterThan(0);
       const loaded = await loadInQemu(stream, 4);
       expect(loaded.status, loaded.stderr).toBe('completed');
       expect(loaded.ramSha).toBe(ramSha);

@@ -1,9 +1,9 @@
 // A stream written by SavevmSaver must load into real QEMU 7.2: QEMU's loader is the judge.
 import { createHash } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
-import { DirtyBitmap, GuestRam, SavevmSaver, createRamBlock } from '../src/index.js';
+import { DirtyBitmap, GuestRam, createRamBlock } from '../src/index.js';
 import { QEMU_SKIP_MESSAGE, cleanupAll, hasQemu, loadInQemu } from './load-in-qemu.js';
-import { concat, fillMixed, prng } from './streams.js';
+import { concat, fillMixed, machineNoneSaver, prng } from './streams.js';
 
 
 const SIZE = 4 << 20;
@@ -15,7 +15,7 @@ function makeStream(runstate: string, seed: number): { stream: Uint8Array; ramSh
   fillMixed(bytes, seed);
   const ram = new GuestRam([createRamBlock('mem0', bytes)]);
   const dirty = DirtyBitmap.createShared(ram.totalPages);
-  const saver = new SavevmSaver({ machine: 'none', ram, dirty });
+  const { saver, ram: saverRam } = machineNoneSaver({ ram, dirty });
   const rnd = prng(seed);
   const out: Uint8Array[] = [];
   saver.setup();

@@ -1,11 +1,10 @@
 import type { ReadableSource } from './source.js';
 
 /**
- * The byte-stream contracts of @mig/transports.
- *
- * `ByteSink` is the same structural interface that @mig/core declares (docs/ARCHITECTURE.md); it is
- * repeated here so this package depends on nothing. Keep the two shapes identical.
+ * The byte-stream contracts of @mig/transports. `ByteSink`, where the migration loop writes, is @mig/core's
+ * (one declaration for both packages); the transports implement it.
  */
+export type { ByteSink } from '@mig/core';
 
 /** Where a migration stream goes to or comes from: QEMU's migration URI, parsed. */
 export type MigrationUri =
@@ -16,13 +15,6 @@ export type MigrationUri =
   | { kind: 'rdma'; host: string; port: number };
 
 export type MigrationUriKind = MigrationUri['kind'];
-
-export interface ByteSink {
-  /** Resolves at once below the high-water mark, else on drain; rejects if the peer is gone. */
-  write(chunk: Uint8Array): Promise<void>;
-  end(): Promise<void>;
-  destroy(err?: Error): void;
-}
 
 /** The incoming stream: chunks in arrival order; a failure is a rejection of the iteration. */
 export interface ByteSource extends AsyncIterable<Uint8Array> {

@@ -1,9 +1,9 @@
 // The target's stream loop, off the QMP thread: accept one connection, feed every chunk to the loader, and
 // report `completed` only after the whole stream (through EOF) has been read and applied.
 import { parentPort, workerData } from 'node:worker_threads';
-import { StreamLoader, xbzrleDecode, PAGE_SIZE } from '@mig/ram';
 import { listenIncoming, parseMigrationUri, type ByteSource } from '@mig/transports';
 import type { FromIncomingWorker, IncomingWorkerData, ToIncomingWorker } from './protocol.js';
+import { incomingSections } from './sections.js';
 import { guestRamInWorker } from './worker-ram.js';
 
 const data = workerData as IncomingWorkerData;
@@ -30,20 +30,15 @@ async function run(): Promise<void> {
   }
   if (cancelled) throw new Error('incoming migration cancelled');
   post({ type: 'status', status: 'active' });
-  const loader = new StreamLoader({
-    machine: data.machine,
-    ram,
-    onXbzrle: (dest, destOffset, src, srcOffset, len) => {
-      xbzrleDecode(src, srcOffset, len, dest, destOffset, PAGE_SIZE);
-    },
-  });
+  const { reader: loader, globalstate } = incomingSections({ machine: data.machine, ram });
   const counters = new Float64Array(data.stats);
   for await (const chunk of source) {
     loader.push(chunk);
     counters[0] = loader.bytesReceived;
   }
-  const result = loader.end();
-  post({ type: 'done', status: 'completed', ...(result.runstate === undefined ? {} : { runstate: result.runstate }) });
+  loader.end();
+  const runstate = globalstate.runstate;
+  post({ type: 'done', status: 'completed', ...(runstate === undefined ? {} : { runstate }) });
 }
 
 run().catch((err: unknown) => {

@@ -2,9 +2,10 @@
 // transport (@mig/transports). The guest's run state stays on the main thread: switchover asks for it.
 import { parentPort, workerData } from 'node:worker_threads';
 import { MigrationStateMachine, runPrecopy, statsView, type MigrationParameters } from '@mig/core';
-import { DirtyBitmap, PAGE_SIZE, SavevmSaver } from '@mig/ram';
+import { DirtyBitmap, PAGE_SIZE, type RamSaveSection } from '@mig/ram';
 import { openOutgoing, parseMigrationUri } from '@mig/transports';
 import type { FromOutgoingWorker, OutgoingWorkerData, ToOutgoingWorker } from './protocol.js';
+import { outgoingSections } from './sections.js';
 import { guestRamInWorker } from './worker-ram.js';
 
 const data = workerData as OutgoingWorkerData;
@@ -14,15 +15,15 @@ const post = (message: FromOutgoingWorker): void => port.postMessage(message);
 let parameters = data.parameters as unknown as MigrationParameters;
 const abort = new AbortController();
 let guestStopped: ((runstate: string) => void) | undefined;
-/** The migration's saver, once made (a cache resize goes to it). */
-let activeSaver: SavevmSaver | undefined;
+/** The migration's ram section, once made (a cache resize goes to it). */
+let activeRam: RamSaveSection | undefined;
 
 port.on('message', (message: ToOutgoingWorker) => {
   switch (message.type) {
     case 'set-parameters':
       parameters = message.parameters as unknown as MigrationParameters;
       // xbzrle_cache_resize: the main thread has checked the size as QEMU does
-      if (activeSaver?.xbzrleEnabled) activeSaver.resizeXbzrleCache(parameters['xbzrle-cache-size']);
+      if (activeRam?.xbzrleEnabled) activeRam.resizeXbzrleCache(parameters['xbzrle-cache-size']);
       break;
     case 'cancel':
       abort.abort();
@@ -42,11 +43,11 @@ async function run(): Promise<FromOutgoingWorker> {
   const ram = guestRamInWorker(data.ram);
   // the guest's shared bitmaps: its writers (workload, x-mig-write) set the bits this saver harvests
   const dirty = ram.blocks.map((b, i) => new DirtyBitmap(b.usedLength / PAGE_SIZE, data.dirty?.[i]));
-  const saver = new SavevmSaver({
+  const { saver, ram: ramSection } = outgoingSections({
     machine: data.machine, ram, dirty,
-    ...(data.capabilities.xbzrle ? { xbzrle: parameters['xbzrle-cache-size'] } : {}),
+    ...(data.capabilities.xbzrle ? { xbzrleCacheBytes: parameters['xbzrle-cache-size'] } : {}),
   });
-  activeSaver = saver;
+  activeRam = ramSection;
   let sink;
   try {
     sink = await openOutgoing(parseMigrationUri(data.uri));
@@ -79,9 +80,9 @@ async function run(): Promise<FromOutgoingWorker> {
     setThrottle: (percent) => post({ type: 'throttle', percent }),
     onSync: (info) => post({ type: 'sync', info }),
     onProgress: (s) => {
-      s.normal = saver.normalPages;
-      s.duplicate = saver.zeroPages;
-      const x = saver.xbzrleStats;
+      s.normal = ramSection.normalPages;
+      s.duplicate = ramSection.zeroPages;
+      const x = ramSection.xbzrleStats;
       if (x) {
         s.xbzrleBytes = x.bytes;
         s.xbzrlePages = x.pages;

@@ -1,4 +1,2 @@
-export type { ByteSink, MigrationSaver } from '@mig/core';
-export { SavevmSaver, type SavevmSaverOptions } from './savevm-saver.js';
-export { StreamLoader, type StreamLoaderOptions, type LoadResult, type XbzrlePageHandler } from './stream-loader.js';
-export { machineNoneVmdesc } from './vmdesc.js';
+export { RamSaveSection, type RamSaveSectionOptions } from './ram-save-section.js';
+export { RamLoader, type RamLoaderOptions, type XbzrlePageHandler } from './ram-loader.js';

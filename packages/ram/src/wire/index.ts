@@ -1,4 +1,11 @@
 export * from './constants.js';
-export { StreamError } from './stream-error.js';
-export { StreamWriter, DEFAULT_CHUNK_SIZE, type RamBlockSize } from './stream-writer.js';
-export { StreamReader, type StreamVisitor, type StreamReaderOptions } from './stream-reader.js';
+export {
+  encodeBlockId,
+  writeRamEos,
+  writeRamMemSize,
+  writeRamPage,
+  writeRamXbzrle,
+  writeRamZero,
+  type RamBlockSize,
+} from './ram-record-writer.js';
+export { RamSectionReader, type RamVisitor } from './ram-section-reader.js';

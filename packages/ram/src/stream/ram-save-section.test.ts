@@ -1,12 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { concat, fillMixed, prng, recorder, sha256 } from '../../test/streams.js';
+import { CounterLoadSection, CounterSaveSection, StreamError, StreamReader, type FramingObserver } from '@mig/savevm';
+import { concat, fillMixed, MachineNoneLoader, machineNoneSaver, prng, recorder, sha256 } from '../../test/streams.js';
 import { DirtyBitmap } from '../memory/dirty-bitmap.js';
 import { GuestRam } from '../memory/guest-ram.js';
 import { isZeroPage } from '../memory/zero-page.js';
 import { createRamBlock } from '../memory/ram-block.js';
-import { StreamReader } from '../wire/stream-reader.js';
-import { SavevmSaver } from './savevm-saver.js';
-import { StreamLoader } from './stream-loader.js';
 
 function sourceRam(seed: number): GuestRam {
   const a = new Uint8Array(64 * 4096);
@@ -40,13 +38,13 @@ function ramHashes(ram: GuestRam): string[] {
   return ram.blocks.map((b) => sha256(b.bytes));
 }
 
-describe('SavevmSaver', () => {
+describe('RamSaveSection in a savevm stream', () => {
   it('migrates in several passes while the guest writes, and the loader reproduces the RAM', () => {
     const ram = sourceRam(7);
     const dirty = dirtyFor(ram);
-    const saver = new SavevmSaver({ machine: 'none', ram, dirty });
+    const { saver, ram: saverRam } = machineNoneSaver({ ram, dirty });
     const target = emptyLike(ram);
-    const loader = new StreamLoader({ machine: 'none', ram: target });
+    const loader = new MachineNoneLoader({ ram: target });
     const flush = () => saver.drainOutput().forEach((c) => loader.push(c));
     const rnd = prng(3);
 
@@ -54,7 +52,7 @@ describe('SavevmSaver', () => {
     saver.setup();
     flush();
     saver.syncDirty();
-    expect(saver.dirtySyncCount).toBe(1);
+    expect(saverRam.dirtySyncCount).toBe(1);
     expect(saver.pendingBytes()).toBe(ram.totalBytes);
     let passes = 0;
     while (saver.pendingBytes() > 8 * 4096 && passes++ < 100) {
@@ -73,19 +71,19 @@ describe('SavevmSaver', () => {
     flush();
     expect(loader.end()).toEqual({ runstate: 'running' });
     expect(ramHashes(target)).toEqual(ramHashes(ram));
-    expect(loader.normalPages).toBe(saver.normalPages);
-    expect(loader.zeroPages).toBe(saver.zeroPages);
-    expect(saver.dirtySyncCount).toBe(passes + 2);
+    expect(loader.ram.normalPages).toBe(saverRam.normalPages);
+    expect(loader.ram.zeroPages).toBe(saverRam.zeroPages);
+    expect(saverRam.dirtySyncCount).toBe(passes + 2);
     expect(saver.streamBytes).toBe(loader.bytesReceived);
-    expect(saver.transferredBytes).toBeLessThan(saver.streamBytes);
+    expect(saverRam.transferredBytes).toBeLessThan(saver.streamBytes);
   });
 
   it('accepts one dirty bitmap over all blocks', () => {
     const ram = sourceRam(11);
     const dirty = new DirtyBitmap(ram.totalPages);
-    const saver = new SavevmSaver({ machine: 'none', ram, dirty });
+    const { saver } = machineNoneSaver({ ram, dirty });
     const target = emptyLike(ram);
-    const loader = new StreamLoader({ machine: 'none', ram: target });
+    const loader = new MachineNoneLoader({ ram: target });
     saver.setup();
     saver.syncDirty();
     while (saver.pendingBytes() > 0) saver.iterate(50_000);
@@ -101,18 +99,19 @@ describe('SavevmSaver', () => {
 
   it('writes ZERO for zero pages, PAGE otherwise, and CONTINUE across sections in the same block', () => {
     const ram = sourceRam(5);
-    const saver = new SavevmSaver({ machine: 'none', ram, dirty: dirtyFor(ram) });
+    const { saver, ram: saverRam } = machineNoneSaver({ ram, dirty: dirtyFor(ram) });
     saver.setup();
     saver.syncDirty();
     saver.iterate(1); // one page
     saver.iterate(1); // the next page, same block: no idstr
     const out = concat(saver.drainOutput());
-    const { events, visitor } = recorder();
-    new StreamReader({ machine: 'none', ramBlocks: ram.blocks, visitor }).push(out);
+    const rec = recorder();
+    const events = rec.events;
+    new StreamReader({ machine: 'none', sections: rec.sections(ram.blocks) }).push(out);
     const pages = events.filter((e) => /^(page|zero) /.test(e)).map((e) => e.split(' ').slice(0, 3).join(' '));
     const kind = (off: number) => (isZeroPage(ram.blocks[0]!.bytes, off) ? 'zero' : 'page');
     expect(pages).toEqual([`${kind(0)} 0 0`, `${kind(4096)} 0 4096`]);
-    expect(saver.normalPages + saver.zeroPages).toBe(2);
+    expect(saverRam.normalPages + saverRam.zeroPages).toBe(2);
     // Second PART: 5-byte header, then a be64 whose flags carry CONTINUE (0x20) and no idstr follows.
     const secondPart = out.length - (5 + 8 + 5) - (kind(4096) === 'zero' ? 9 : 4104);
     expect(out[secondPart]).toBe(0x02);
@@ -122,17 +121,17 @@ describe('SavevmSaver', () => {
   it('counts bytes like QEMU: ram.transferred covers page records and EOS', () => {
     const ram = new GuestRam([createRamBlock('mem0', new Uint8Array(4 * 4096))]);
     ram.blocks[0]!.bytes[4096] = 1;
-    const saver = new SavevmSaver({ machine: 'none', ram, dirty: dirtyFor(ram) });
+    const { saver, ram: saverRam } = machineNoneSaver({ ram, dirty: dirtyFor(ram) });
     saver.setup();
     saver.complete('prelaunch');
     // zero(8+1+4+1) + page(8+4096) + zero(9) + zero(9) + EOS(8)
-    expect(saver.transferredBytes).toBe(14 + 4104 + 9 + 9 + 8);
-    expect([saver.normalPages, saver.zeroPages, saver.normalBytes, saver.dirtySyncCount]).toEqual([1, 3, 4096, 1]);
+    expect(saverRam.transferredBytes).toBe(14 + 4104 + 9 + 9 + 8);
+    expect([saverRam.normalPages, saverRam.zeroPages, saverRam.normalBytes, saverRam.dirtySyncCount]).toEqual([1, 3, 4096, 1]);
   });
 
   it('iterate() writes nothing when nothing is pending', () => {
     const ram = new GuestRam([createRamBlock('mem0', new Uint8Array(4096))]);
-    const saver = new SavevmSaver({ machine: 'none', ram, dirty: dirtyFor(ram) });
+    const { saver } = machineNoneSaver({ ram, dirty: dirtyFor(ram) });
     saver.setup();
     expect(saver.iterate(1 << 20)).toBeGreaterThan(0);
     saver.syncDirty();
@@ -143,14 +142,57 @@ describe('SavevmSaver', () => {
 
   it('refuses calls out of order, unknown runstates and mismatched bitmaps', () => {
     const ram = new GuestRam([createRamBlock('mem0', new Uint8Array(8192))]);
-    const saver = new SavevmSaver({ machine: 'none', ram, dirty: dirtyFor(ram) });
+    const { saver } = machineNoneSaver({ ram, dirty: dirtyFor(ram) });
     expect(() => saver.iterate(1)).toThrow(/before setup/);
     saver.setup();
     expect(() => saver.setup()).toThrow(/twice/);
     expect(() => saver.complete('flying')).toThrow(/unknown runstate 'flying'/);
     saver.complete('running');
     expect(() => saver.iterate(1)).toThrow(/after complete/);
-    expect(() => new SavevmSaver({ machine: 'none', ram, dirty: new DirtyBitmap(3) })).toThrow(/covers 3 pages/);
-    expect(() => new SavevmSaver({ machine: 'none', ram, dirty: [] })).toThrow(/0 dirty bitmaps for 1/);
+    expect(() => machineNoneSaver({ ram, dirty: new DirtyBitmap(3) })).toThrow(/covers 3 pages/);
+    expect(() => machineNoneSaver({ ram, dirty: [] })).toThrow(/0 dirty bitmaps for 1/);
+  });
+
+  it('shares the stream with another iterative section: both interleave and round-trip, and a target without its handler refuses it', () => {
+    const ram = sourceRam(11);
+    const dirty = dirtyFor(ram);
+    const counter = new CounterSaveSection(300, { sectionId: 3 });
+    const { saver } = machineNoneSaver({ ram, dirty, extra: [counter] });
+    const rnd = prng(5);
+    const out: Uint8Array[] = [];
+    saver.setup();
+    saver.syncDirty();
+    for (let i = 0; i < 40 && saver.pendingBytes() > 0; i++) {
+      saver.iterate(6 * 4096);
+      out.push(...saver.drainOutput());
+      guestWrite(ram, dirty, rnd, 3);
+      if (saver.pendingBytes() < 4 * 4096) saver.syncDirty();
+    }
+    saver.complete('running');
+    out.push(...saver.drainOutput());
+
+    const parts: number[] = [];
+    const observer: FramingObserver = { onSectionPart: (id) => parts.push(id) };
+    const target = emptyLike(ram);
+    const counterLoad = new CounterLoadSection();
+    const loader = new MachineNoneLoader({ ram: target, extra: [counterLoad], observer });
+    out.forEach((c) => loader.push(c));
+    expect(loader.end()).toEqual({ runstate: 'running' });
+    expect(ramHashes(target)).toEqual(ramHashes(ram));
+    expect(counterLoad.values).toHaveLength(300);
+    // ram (2) before the counter (3) in each walk; the counter gets a PART once a ram pass is through
+    expect(parts).toContain(3);
+    const firstCounter = parts.indexOf(3);
+    expect(parts.slice(firstCounter).some((id) => id === 2)).toBe(true); // ram again after the counter: interleaved
+
+    let err: unknown;
+    try {
+      const plain = new MachineNoneLoader({ ram: emptyLike(ram) });
+      out.forEach((c) => plain.push(c));
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(StreamError);
+    expect((err as StreamError).message).toMatch(/Unknown savevm section or instance 'x-test-counter' 0: this target has no handler for it \(it loads: timer, ram, globalstate\)/);
   });
 });

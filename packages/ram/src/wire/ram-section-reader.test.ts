@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { concat, hex, prng, recorder } from '../../test/streams.js';
-import { StreamError } from './stream-error.js';
-import { StreamReader, type StreamVisitor } from './stream-reader.js';
-import { StreamWriter } from './stream-writer.js';
+import { StreamError, StreamReader } from '@mig/savevm';
+import { concat, hex, prng, recorder, RecordWriter } from '../../test/streams.js';
+import type { RamVisitor } from './ram-section-reader.js';
 
 const BLOCKS = [
   { idstr: 'a', usedLength: 3 * 4096 },
@@ -17,7 +16,7 @@ function randomPage(seed: number): Uint8Array {
 }
 
 /** Header, CONFIGURATION and the ram SECTION_START with MEM_SIZE, EOS, footer. */
-function writePrefix(w: StreamWriter, blocks = BLOCKS, machine = 'none'): void {
+function writePrefix(w: RecordWriter, blocks = BLOCKS, machine = 'none'): void {
   w.header();
   w.configuration(machine);
   w.sectionStart(2, 'ram', 0, 4);
@@ -28,7 +27,7 @@ function writePrefix(w: StreamWriter, blocks = BLOCKS, machine = 'none'): void {
 
 /** A small complete stream touching every record kind. */
 function smallStream(): Uint8Array {
-  const w = new StreamWriter();
+  const w = new RecordWriter();
   writePrefix(w);
   w.sectionPart(2);
   w.ramPage('a', false, 0, randomPage(1), 0);
@@ -83,8 +82,12 @@ const EXPECTED_EVENTS = [
   'vmdesc 19',
 ];
 
-function read(chunks: Iterable<Uint8Array>, visitor: StreamVisitor = {}, machine = 'none'): StreamReader {
-  const r = new StreamReader({ machine, ramBlocks: BLOCKS, visitor });
+function reader(rec = recorder(), machine = 'none', visitor?: RamVisitor): StreamReader {
+  return new StreamReader({ machine, sections: rec.sections(BLOCKS, visitor), observer: rec.observer });
+}
+
+function read(chunks: Iterable<Uint8Array>, rec = recorder(), machine = 'none'): StreamReader {
+  const r = reader(rec, machine);
   for (const c of chunks) r.push(c);
   r.end();
   return r;
@@ -108,8 +111,9 @@ describe('StreamReader', () => {
   const stream = smallStream();
 
   it('reads every record of a stream written by StreamWriter', () => {
-    const { events, visitor } = recorder();
-    const r = read([stream], visitor);
+    const rec = recorder();
+    const r = read([stream], rec);
+    const events = rec.events;
     expect(events.map((e) => e.replace(/^(page \d+ \d+) .*/, '$1 *'))).toEqual(EXPECTED_EVENTS);
     expect(r.complete).toBe(true);
     expect(r.bytesReceived).toBe(stream.length);
@@ -117,21 +121,22 @@ describe('StreamReader', () => {
 
   it('gives the same callbacks when the stream is split at any byte boundary', () => {
     const whole = recorder();
-    read([stream], whole.visitor);
+    read([stream], whole);
     for (let cut = 0; cut <= stream.length; cut++) {
-      const { events, visitor } = recorder();
-      read([stream.subarray(0, cut), stream.subarray(cut)], visitor);
-      expect(events).toEqual(whole.events);
+      const rec = recorder();
+      read([stream.subarray(0, cut), stream.subarray(cut)], rec);
+      expect(rec.events).toEqual(whole.events);
     }
   });
 
   it('gives the same callbacks fed one byte at a time and in random chunk sizes, keeping at most one record', () => {
     const whole = recorder();
-    read([stream], whole.visitor);
+    read([stream], whole);
     for (const maxChunk of [1, 3, 17, 4097, 9000]) {
       const rnd = prng(maxChunk);
-      const { events, visitor } = recorder();
-      const r = new StreamReader({ machine: 'none', ramBlocks: BLOCKS, visitor });
+      const rec = recorder();
+      const events = rec.events;
+      const r = reader(rec);
       for (let p = 0; p < stream.length; ) {
         const n = 1 + (rnd() % maxChunk);
         r.push(stream.subarray(p, p + n));
@@ -145,13 +150,15 @@ describe('StreamReader', () => {
 
   it('hands page data over without copying when the page lies inside one chunk', () => {
     let seen: Uint8Array | undefined;
-    read([stream], { onRamPage: (_b, _o, buf) => (seen ??= buf) });
+    const r = reader(recorder(), 'none', { onPage: (_b, _o, buf) => (seen ??= buf) });
+    r.push(stream);
+    r.end();
     expect(seen).toBe(stream);
   });
 
   describe('rejects a broken stream with the record offset and what was wrong', () => {
     const prefix = (() => {
-      const w = new StreamWriter();
+      const w = new RecordWriter();
       writePrefix(w);
       w.sectionPart(2);
       return concat(w.drain());
@@ -171,7 +178,7 @@ describe('StreamReader', () => {
 
     it('missing CONFIGURATION, machine mismatch, oversized machine name', () => {
       expectStreamError(feed(stream.subarray(0, 8), stream.subarray(17)), 8, 'CONFIGURATION', /CONFIGURATION section missing/);
-      expectStreamError(() => read([stream], {}, 'pc-i440fx-7.2'), 8, 'CONFIGURATION', /received is 'none' and local is 'pc-i440fx-7.2'/);
+      expectStreamError(() => read([stream], recorder(), 'pc-i440fx-7.2'), 8, 'CONFIGURATION', /received is 'none' and local is 'pc-i440fx-7.2'/);
       expectStreamError(feed(hex('5145564d 00000003 07 00100000')), 8, 'CONFIGURATION', /machine name length 1048576 exceeds/);
     });
 
@@ -179,13 +186,13 @@ describe('StreamReader', () => {
       const head = stream.subarray(0, startAt);
       expectStreamError(feed(head, hex('09')), startAt, 'section', /unknown or unsupported section type 0x9/);
       expectStreamError(feed(head, hex('08 0000')), startAt, 'section', /QEMU_VM_COMMAND/);
-      expectStreamError(feed(head, hex('04 00000001 03 666f6f 00000000 00000001')), startAt, 'SECTION_FULL', /unknown savevm section or instance 'foo' 0/);
-      expectStreamError(feed(head, hex('01 00000002 03 72616d 00000000 00000005')), startAt, 'SECTION_START', /unsupported version 5 for 'ram'/);
+      expectStreamError(feed(head, hex('04 00000001 03 666f6f 00000000 00000001')), startAt, 'SECTION_FULL', /Unknown savevm section or instance 'foo' 0: this target has no handler for it \(it loads: timer, ram, globalstate\)/);
+      expectStreamError(feed(head, hex('01 00000002 03 72616d 00000000 00000005')), startAt, 'SECTION_START', /unsupported version 5 for 'ram' \(this target loads v4\)/);
       expectStreamError(feed(head, hex('02 00000009')), startAt, 'SECTION_PART', /unknown savevm section id 9/);
     });
 
     it('wrong footer', () => {
-      const w = new StreamWriter();
+      const w = new RecordWriter();
       writePrefix(w);
       const good = concat(w.drain());
       const wrongId = Uint8Array.from(good);
@@ -243,20 +250,16 @@ describe('StreamReader', () => {
 
     it('a stream that stops early, naming where', () => {
       expectStreamError(() => read([prefix, hex('0000000000000008 01 61'), new Uint8Array(100)]), partBody, 'ram PAGE', new RegExp(`stream ended after ${partBody + 110} bytes inside ram PAGE record`));
-      expectStreamError(() => read([prefix]), partBody, 'ram record', new RegExp(`ended after ${partBody} bytes, before the next ram record`));
+      expectStreamError(() => read([prefix]), partBody, 'ram', new RegExp(`ended after ${partBody} bytes, before the next record of section 2 'ram' \\(its body has not ended\\)`));
       expectStreamError(() => read([]), 0, 'header', /ended after 0 bytes, before the file header/);
       expectStreamError(() => read([stream.subarray(0, stream.length - 25)]), stream.length - 25, 'section', /before the EOF marker/);
       expectStreamError(() => read([stream.subarray(0, stream.length - 3)]), stream.length - 24, 'VMDESCRIPTION', /inside VMDESCRIPTION record/);
     });
 
     it('wraps an exception thrown by a visitor, and stays failed', () => {
-      const r = new StreamReader({
-        machine: 'none',
-        ramBlocks: BLOCKS,
-        visitor: {
-          onRamZero: () => {
-            throw new TypeError('boom');
-          },
+      const r = reader(recorder(), 'none', {
+        onZero: () => {
+          throw new TypeError('boom');
         },
       });
       const err = expectStreamError(() => r.push(stream), partBody + 4096 + 10, 'ram ZERO', /handler failed: boom/);

@@ -1,12 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { concat, fillMixed, prng, recorder, sha256 } from '../../test/streams.js';
+import { StreamReader, type SavevmSaver } from '@mig/savevm';
+import { concat, fillMixed, MachineNoneLoader, machineNoneSaver, prng, recorder, sha256 } from '../../test/streams.js';
 import { DirtyBitmap } from '../memory/dirty-bitmap.js';
 import { GuestRam } from '../memory/guest-ram.js';
 import { createRamBlock } from '../memory/ram-block.js';
-import { StreamReader } from '../wire/stream-reader.js';
 import { xbzrleDecode, XbzrleCacheSizeError } from '../xbzrle/index.js';
-import { SavevmSaver } from './savevm-saver.js';
-import { StreamLoader } from './stream-loader.js';
 
 const PAGE = 4096;
 
@@ -38,11 +36,9 @@ function guestWrite(ram: GuestRam, dirty: DirtyBitmap[], rnd: () => number, writ
   }
 }
 
-function loaderFor(ram: GuestRam): { loader: StreamLoader; target: GuestRam } {
+function loaderFor(ram: GuestRam): { loader: MachineNoneLoader; target: GuestRam } {
   const target = emptyLike(ram);
-  const loader = new StreamLoader({
-    machine: 'none',
-    ram: target,
+  const loader = new MachineNoneLoader({ ram: target,
     onXbzrle: (dest, destOffset, src, srcOffset, len) => void xbzrleDecode(src, srcOffset, len, dest, destOffset, PAGE),
   });
   return { loader, target };
@@ -52,7 +48,7 @@ const hashes = (ram: GuestRam) => ram.blocks.map((b) => sha256(b.bytes));
 
 /** Setup, then `passes` times: iterate everything, guest writes, sync; complete after more writes. */
 function migrate(
-  saver: SavevmSaver, ram: GuestRam, dirty: DirtyBitmap[], loader: StreamLoader, seed: number, passes: number,
+  saver: SavevmSaver, ram: GuestRam, dirty: DirtyBitmap[], loader: MachineNoneLoader, seed: number, passes: number,
   between?: (pass: number) => void,
 ): void {
   const rnd = prng(seed);
@@ -79,45 +75,46 @@ describe('SavevmSaver with XBZRLE', () => {
   it('sends resent pages as XBZRLE deltas that the loader turns back into the source RAM exactly', () => {
     const ram = sourceRam(21);
     const dirty = dirtyFor(ram);
-    const saver = new SavevmSaver({ machine: 'none', ram, dirty, xbzrle: 64 * PAGE });
+    const { saver, ram: saverRam } = machineNoneSaver({ ram, dirty, xbzrle: 64 * PAGE });
     const { loader, target } = loaderFor(ram);
     migrate(saver, ram, dirty, loader, 5, 6);
     expect(hashes(target)).toEqual(hashes(ram));
-    const st = saver.xbzrleStats!;
-    expect(saver.xbzrleRecords).toBeGreaterThan(20);
-    expect(loader.xbzrlePages).toBe(saver.xbzrleRecords);
-    expect(loader.normalPages).toBe(saver.normalPages);
-    expect(st.pages).toBeGreaterThanOrEqual(saver.xbzrleRecords);
+    const st = saverRam.xbzrleStats!;
+    expect(saverRam.xbzrleRecords).toBeGreaterThan(20);
+    expect(loader.ram.xbzrlePages).toBe(saverRam.xbzrleRecords);
+    expect(loader.ram.normalPages).toBe(saverRam.normalPages);
+    expect(st.pages).toBeGreaterThanOrEqual(saverRam.xbzrleRecords);
     expect(st['cache-miss']).toBeGreaterThan(0);
     expect(st['cache-size']).toBe(64 * PAGE);
     // sparse writes: each delta is a few bytes, far below a page
-    expect(st.bytes).toBeLessThan(saver.xbzrleRecords * 64);
+    expect(st.bytes).toBeLessThan(saverRam.xbzrleRecords * 64);
     expect(st.overflow).toBe(0);
   });
 
   it('sends nothing as XBZRLE in the bulk round and caches no page before the scan has wrapped', () => {
     const ram = sourceRam(3);
     const dirty = dirtyFor(ram);
-    const saver = new SavevmSaver({ machine: 'none', ram, dirty, xbzrle: 1 << 20 });
+    const { saver, ram: saverRam } = machineNoneSaver({ ram, dirty, xbzrle: 1 << 20 });
     saver.setup();
     saver.syncDirty();
     while (saver.pendingBytes() > 0) saver.iterate(1 << 20);
-    expect(saver.xbzrleRecords).toBe(0);
-    expect(saver.xbzrleStats!['cache-miss']).toBe(0);
+    expect(saverRam.xbzrleRecords).toBe(0);
+    expect(saverRam.xbzrleStats!['cache-miss']).toBe(0);
     // pass 2: a page sent again is a miss (cached now, sent whole); pass 3: a delta
     const b0 = ram.blocks[0]!.bytes;
     b0[5 * PAGE + 100] = b0[5 * PAGE + 100]! ^ 0x5a;
     dirty[0]!.set(5);
     saver.syncDirty();
     saver.iterate(1 << 20);
-    expect([saver.xbzrleRecords, saver.xbzrleStats!['cache-miss']]).toEqual([0, 1]);
+    expect([saverRam.xbzrleRecords, saverRam.xbzrleStats!['cache-miss']]).toEqual([0, 1]);
     b0[5 * PAGE + 200] = b0[5 * PAGE + 200]! ^ 0xa5;
     dirty[0]!.set(5);
     saver.syncDirty();
     saver.iterate(1 << 20);
-    expect(saver.xbzrleRecords).toBe(1);
-    const { events, visitor } = recorder();
-    new StreamReader({ machine: 'none', ramBlocks: ram.blocks, visitor }).push(concat(saver.drainOutput()));
+    expect(saverRam.xbzrleRecords).toBe(1);
+    const rec = recorder();
+    const events = rec.events;
+    new StreamReader({ machine: 'none', sections: rec.sections(ram.blocks) }).push(concat(saver.drainOutput()));
     const xb = events.filter((e) => e.startsWith('xbzrle'));
     expect(xb).toHaveLength(1);
     expect(xb[0]).toMatch(new RegExp(`^xbzrle 0 ${5 * PAGE} `));
@@ -128,7 +125,7 @@ describe('SavevmSaver with XBZRLE', () => {
     const b = ram.blocks[0]!.bytes;
     b.fill(7);
     const dirty = dirtyFor(ram);
-    const saver = new SavevmSaver({ machine: 'none', ram, dirty, xbzrle: 16 * PAGE });
+    const { saver, ram: saverRam } = machineNoneSaver({ ram, dirty, xbzrle: 16 * PAGE });
     const { loader, target } = loaderFor(ram);
     const flush = () => saver.drainOutput().forEach((c) => loader.push(c));
     saver.setup();
@@ -142,7 +139,7 @@ describe('SavevmSaver with XBZRLE', () => {
     dirty[0]!.set(2); // dirty but unchanged
     saver.syncDirty();
     expect(saver.iterate(1 << 20)).toBe(5 + 8 + 5); // PART, EOS, footer: the page itself is skipped
-    expect(saver.xbzrleStats!.pages).toBe(1);
+    expect(saverRam.xbzrleStats!.pages).toBe(1);
     expect(saver.streamBytes - before).toBe(18);
     b.fill(0, 2 * PAGE, 3 * PAGE); // zero: ZERO record, cache now holds zeros
     dirty[0]!.set(2);
@@ -152,12 +149,12 @@ describe('SavevmSaver with XBZRLE', () => {
     dirty[0]!.set(2);
     saver.syncDirty();
     saver.iterate(1 << 20);
-    expect(saver.xbzrleRecords).toBe(1);
+    expect(saverRam.xbzrleRecords).toBe(1);
     saver.complete('paused');
     flush();
     loader.end();
     expect(hashes(target)).toEqual(hashes(ram));
-    expect(loader.xbzrlePages).toBe(1);
+    expect(loader.ram.xbzrlePages).toBe(1);
   });
 
   it('sends an overflowing page whole and counts it; the last stage neither caches nor updates', () => {
@@ -166,7 +163,7 @@ describe('SavevmSaver with XBZRLE', () => {
     const r0 = prng(9);
     for (let i = 0; i < b.length; i++) b[i] = r0() & 0xff; // no zero pages
     const dirty = dirtyFor(ram);
-    const saver = new SavevmSaver({ machine: 'none', ram, dirty, xbzrle: 4 * PAGE });
+    const { saver, ram: saverRam } = machineNoneSaver({ ram, dirty, xbzrle: 4 * PAGE });
     const { loader, target } = loaderFor(ram);
     saver.setup();
     saver.syncDirty();
@@ -183,53 +180,53 @@ describe('SavevmSaver with XBZRLE', () => {
     saver.drainOutput().forEach((c) => loader.push(c));
     loader.end();
     expect(hashes(target)).toEqual(hashes(ram));
-    const st = saver.xbzrleStats!;
+    const st = saverRam.xbzrleStats!;
     expect(st.overflow).toBe(1);
     expect(st.bytes).toBe(PAGE); // QEMU counts an overflow as a page of bytes
     expect(st['cache-miss']).toBe(2);
-    expect(saver.xbzrleRecords).toBe(0);
+    expect(saverRam.xbzrleRecords).toBe(0);
   });
 
   it('stays exact with a cache much smaller than RAM (collisions, misses) over many passes', () => {
     const ram = sourceRam(44, 128, 64);
     const dirty = dirtyFor(ram);
-    const saver = new SavevmSaver({ machine: 'none', ram, dirty, xbzrle: 8 * PAGE });
+    const { saver, ram: saverRam } = machineNoneSaver({ ram, dirty, xbzrle: 8 * PAGE });
     const { loader, target } = loaderFor(ram);
     migrate(saver, ram, dirty, loader, 12, 10);
     expect(hashes(target)).toEqual(hashes(ram));
-    expect(saver.xbzrleStats!['cache-miss']).toBeGreaterThan(saver.xbzrleRecords);
+    expect(saverRam.xbzrleStats!['cache-miss']).toBeGreaterThan(saverRam.xbzrleRecords);
   });
 
   it('resizes its cache during the migration and stays exact; refuses sizes QEMU refuses', () => {
     const ram = sourceRam(8);
     const dirty = dirtyFor(ram);
-    const saver = new SavevmSaver({ machine: 'none', ram, dirty, xbzrle: 64 * PAGE });
+    const { saver, ram: saverRam } = machineNoneSaver({ ram, dirty, xbzrle: 64 * PAGE });
     const { loader, target } = loaderFor(ram);
     const sizes = [16 * PAGE, 128 * PAGE, PAGE, 32 * PAGE];
     migrate(saver, ram, dirty, loader, 31, 8, (p) => {
-      if (p < sizes.length) saver.resizeXbzrleCache(sizes[p]!);
-      expect(saver.xbzrleStats!['cache-size']).toBe(sizes[Math.min(p, sizes.length - 1)]);
+      if (p < sizes.length) saverRam.resizeXbzrleCache(sizes[p]!);
+      expect(saverRam.xbzrleStats!['cache-size']).toBe(sizes[Math.min(p, sizes.length - 1)]);
     });
     expect(hashes(target)).toEqual(hashes(ram));
-    expect(saver.xbzrleRecords).toBeGreaterThan(0);
-    expect(() => saver.resizeXbzrleCache(3 * PAGE)).toThrow(XbzrleCacheSizeError);
-    expect(() => saver.resizeXbzrleCache(3 * PAGE)).toThrow(/power of two no less than the target page size/);
-    expect(() => new SavevmSaver({ machine: 'none', ram, dirty, xbzrle: 100 })).toThrow(/xbzrle_cache_size/);
+    expect(saverRam.xbzrleRecords).toBeGreaterThan(0);
+    expect(() => saverRam.resizeXbzrleCache(3 * PAGE)).toThrow(XbzrleCacheSizeError);
+    expect(() => saverRam.resizeXbzrleCache(3 * PAGE)).toThrow(/power of two no less than the target page size/);
+    expect(() => machineNoneSaver({ ram, dirty, xbzrle: 100 })).toThrow(/xbzrle_cache_size/);
     // QEMU 7.2 accepts a cache larger than RAM (1 TiB for a small guest): reported as asked, allocated to cover RAM
-    const huge = new SavevmSaver({ machine: 'none', ram, dirty, xbzrle: 2 ** 40 });
-    expect(huge.xbzrleStats!['cache-size']).toBe(2 ** 40);
-    huge.resizeXbzrleCache(2 ** 41);
-    expect(huge.xbzrleStats!['cache-size']).toBe(2 ** 41);
-    const off = new SavevmSaver({ machine: 'none', ram, dirty });
-    expect(off.xbzrleStats).toBeUndefined();
-    expect(() => off.resizeXbzrleCache(PAGE)).toThrow(/not enabled/);
+    const { ram: hugeRam } = machineNoneSaver({ ram, dirty, xbzrle: 2 ** 40 });
+    expect(hugeRam.xbzrleStats!['cache-size']).toBe(2 ** 40);
+    hugeRam.resizeXbzrleCache(2 ** 41);
+    expect(hugeRam.xbzrleStats!['cache-size']).toBe(2 ** 41);
+    const { ram: offRam } = machineNoneSaver({ ram, dirty });
+    expect(offRam.xbzrleStats).toBeUndefined();
+    expect(() => offRam.resizeXbzrleCache(PAGE)).toThrow(/not enabled/);
   });
 
   it('recomputes cache-miss-rate and encoding-rate at a sync more than 1 s after the last', () => {
     const ram = sourceRam(2);
     const dirty = dirtyFor(ram);
     let t = 0;
-    const saver = new SavevmSaver({ machine: 'none', ram, dirty, xbzrle: 256 * PAGE, now: () => t });
+    const { saver, ram: saverRam } = machineNoneSaver({ ram, dirty, xbzrle: 256 * PAGE, now: () => t });
     const rnd = prng(1);
     saver.setup();
     saver.syncDirty();
@@ -239,7 +236,7 @@ describe('SavevmSaver with XBZRLE', () => {
       t += 400;
       saver.syncDirty();
     }
-    const st = saver.xbzrleStats!;
+    const st = saverRam.xbzrleStats!;
     expect(st['cache-miss-rate']).toBeGreaterThan(0);
     const rateAt = st['cache-miss-rate'];
     t += 500; // 900 ms since the last update: no change

@@ -1,31 +1,31 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { concat, hex, prng, sha256 } from '../../test/streams.js';
+import { GlobalStateLoadSection, StreamError, StreamReader, TimerLoadSection } from '@mig/savevm';
+import { RamSectionReader, type RamVisitor } from '../wire/ram-section-reader.js';
+import { concat, hex, MachineNoneLoader, prng, recorder, RecordWriter, sha256 } from '../../test/streams.js';
 import { GuestRam } from '../memory/guest-ram.js';
 import { createRamBlock } from '../memory/ram-block.js';
-import { StreamError } from '../wire/stream-error.js';
-import { StreamReader } from '../wire/stream-reader.js';
-import { StreamWriter } from '../wire/stream-writer.js';
 import { xbzrleDecode } from '../xbzrle/index.js';
-import { StreamLoader, type StreamLoaderOptions } from './stream-loader.js';
+import type { XbzrlePageHandler } from './ram-loader.js';
 
 const fixtureUrl = (name: string) => new URL(`../../test/fixtures/${name}`, import.meta.url);
 const qemuStream = new Uint8Array(readFileSync(fixtureUrl('qemu72-mem0-4m.stream')));
-const meta = JSON.parse(readFileSync(fixtureUrl('qemu72-mem0-4m.json'), 'utf8')) as {
+interface Meta {
   ramSha256: string;
   runstate: string;
   streamSha256: string;
   blocks: Array<{ idstr: string; usedLength: number }>;
   queryMigrate: { ram: { normal: number; duplicate: number } };
-};
+}
+const meta = JSON.parse(readFileSync(fixtureUrl('qemu72-mem0-4m.json'), 'utf8')) as Meta;
 
 function target(size = 4 << 20, idstr = 'mem0'): GuestRam {
   return new GuestRam([createRamBlock(idstr, new Uint8Array(size))]);
 }
 
-function loadChunks(chunks: Iterable<Uint8Array>, opts: Partial<StreamLoaderOptions> = {}) {
+function loadChunks(chunks: Iterable<Uint8Array>, opts: { ram?: GuestRam; onXbzrle?: XbzrlePageHandler } = {}) {
   const ram = opts.ram ?? target();
-  const loader = new StreamLoader({ machine: 'none', ...opts, ram });
+  const loader = new MachineNoneLoader({ ...opts, ram });
   for (const c of chunks) loader.push(c);
   return { ram, loader, result: loader.end() };
 }
@@ -44,12 +44,11 @@ function recordOffsets(stream: Uint8Array): Record<string, number> {
   const found: Record<string, number> = {};
   const r: StreamReader = new StreamReader({
     machine: 'none',
-    ramBlocks: meta.blocks,
-    visitor: {
-      onRamMemSize: () => (found.memSize ??= r.recordOffset),
-      onRamPage: () => (found.page ??= r.recordOffset),
-      onRamZero: () => (found.zero ??= r.recordOffset),
-    },
+    sections: recorder().sections(meta.blocks, {
+      onMemSize: () => (found.memSize ??= r.offset),
+      onPage: () => (found.page ??= r.offset),
+      onZero: () => (found.zero ??= r.offset),
+    }),
   });
   r.push(stream);
   return found;
@@ -65,6 +64,36 @@ function catchStreamError(fn: () => unknown): StreamError {
   throw new Error('expected a StreamError, nothing was thrown');
 }
 
+describe("QEMU 7.2's own small stream (1 MiB, six data pages) split at every byte", () => {
+  const small = new Uint8Array(readFileSync(fixtureUrl('qemu72-mem0-1m-small.stream')));
+  const smallMeta = JSON.parse(readFileSync(fixtureUrl('qemu72-mem0-1m-small.json'), 'utf8')) as Meta;
+
+  it('gives the same records for every cut, each page record with the source page', () => {
+    expect(sha256(small)).toBe(smallMeta.streamSha256);
+    const source = loadChunks([small], { ram: target(1 << 20) }).ram.blocks[0]!.bytes;
+    expect(sha256(source)).toBe(smallMeta.ramSha256);
+    const expectedPage = (offset: number) => Buffer.from(source.buffer, source.byteOffset + offset, 4096);
+    let zeros = 0;
+    let pages = 0;
+    let wrong = 0;
+    const visitor: RamVisitor = {
+      onZero: (_b, offset) => (zeros++, void (source[offset] === 0 || wrong++)),
+      onPage: (_b, offset, buf, at) => (pages++, void (expectedPage(offset).equals(buf.subarray(at, at + 4096)) || wrong++)),
+    };
+    for (let cut = 1; cut < small.length; cut++) {
+      zeros = pages = wrong = 0;
+      const globalstate = new GlobalStateLoadSection();
+      const reader = new StreamReader({ machine: 'none', sections: [new TimerLoadSection(), new RamSectionReader(smallMeta.blocks, visitor), globalstate] });
+      reader.push(small.subarray(0, cut));
+      reader.push(small.subarray(cut));
+      reader.end();
+      const got = { cut, zeros, pages, wrong, runstate: globalstate.runstate };
+      const want = { cut, zeros: smallMeta.queryMigrate.ram.duplicate, pages: smallMeta.queryMigrate.ram.normal, wrong: 0, runstate: smallMeta.runstate };
+      if (got.zeros !== want.zeros || got.pages !== want.pages || got.wrong !== 0 || got.runstate !== want.runstate) expect(got).toEqual(want);
+    }
+  });
+});
+
 describe('StreamLoader with a stream made by QEMU 7.2', () => {
   it('is the committed fixture', () => {
     expect(sha256(qemuStream)).toBe(meta.streamSha256);
@@ -74,9 +103,9 @@ describe('StreamLoader with a stream made by QEMU 7.2', () => {
     const { ram, loader, result } = loadChunks([qemuStream]);
     expect(sha256(ram.blocks[0]!.bytes)).toBe(meta.ramSha256);
     expect(result).toEqual({ runstate: meta.runstate });
-    expect(loader.normalPages).toBe(meta.queryMigrate.ram.normal);
-    expect(loader.zeroPages).toBe(meta.queryMigrate.ram.duplicate);
-    expect(loader.zeroPagesSkipped).toBe(meta.queryMigrate.ram.duplicate); // target RAM was all zero
+    expect(loader.ram.normalPages).toBe(meta.queryMigrate.ram.normal);
+    expect(loader.ram.zeroPages).toBe(meta.queryMigrate.ram.duplicate);
+    expect(loader.ram.zeroPagesSkipped).toBe(meta.queryMigrate.ram.duplicate); // target RAM was all zero
     expect(loader.bytesReceived).toBe(qemuStream.length);
   });
 
@@ -143,7 +172,7 @@ describe('StreamLoader with a stream made by QEMU 7.2', () => {
       const bad = Uint8Array.from(small);
       const n = 1 + (rnd() % 3);
       for (let k = 0; k < n; k++) bad[rnd() % 200] = rnd() & 0xff; // damage the framing-heavy start
-      const loader = new StreamLoader({ machine: 'none', ram: target() });
+      const loader = new MachineNoneLoader({ ram: target() });
       try {
         for (const c of randomChunks(bad, i, 5000)) loader.push(c);
         loader.end();
@@ -158,7 +187,7 @@ describe('StreamLoader with a stream made by QEMU 7.2', () => {
 
 describe('StreamLoader XBZRLE pages', () => {
   function xbzrleStream(encoded: Uint8Array): Uint8Array {
-    const w = new StreamWriter();
+    const w = new RecordWriter();
     w.header();
     w.configuration('none');
     w.sectionStart(2, 'ram', 0, 4);
@@ -168,6 +197,9 @@ describe('StreamLoader XBZRLE pages', () => {
     w.sectionPart(2);
     w.ramPage('mem0', false, 4096, new Uint8Array(4096).fill(0x11), 0);
     w.ramXbzrle('mem0', true, 4096, encoded, 0, encoded.length);
+    w.ramEos();
+    w.footer(2);
+    w.sectionEnd(2);
     w.ramEos();
     w.footer(2);
     w.eof();
@@ -184,14 +216,14 @@ describe('StreamLoader XBZRLE pages', () => {
     });
     const page = ram.blocks[0]!.bytes.subarray(4096);
     expect([page[15], page[16], page[17], page[18]]).toEqual([0x11, 0xaa, 0xbb, 0x11]);
-    expect(loader.xbzrlePages).toBe(1);
+    expect(loader.ram.xbzrlePages).toBe(1);
   });
 
   it('without a decoder, rejects them', () => {
     const s = xbzrleStream(encoded);
     const e = catchStreamError(() => loadChunks([s], { ram: target(8192) }));
     expect(e.record).toBe('ram XBZRLE');
-    expect(e.offset).toBe(s.length - 1 - 5 - 8 - 7 - 8);
+    expect(e.offset).toBe(s.length - 1 - (5 + 8 + 5) - 5 - 8 - 7 - 8); // EOF, the END section, footer, EOS, the record
     expect(e.message).toMatch(/XBZRLE page received but XBZRLE decoding is not available/);
   });
 
