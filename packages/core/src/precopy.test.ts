@@ -1,185 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { MigrationActiveError, MigrationCancelledError, MigrationFailedError, PrecopyOptionsError } from './errors.js';
-import { defaultParameters, type MigrationParameters } from './params.js';
-import { runPrecopy, type ByteSink, type MigrationSaver, type PrecopyOptions } from './precopy.js';
-import { buildQueryMigrate, createSharedStats, createStats } from './stats.js';
+import type { MigrationParameters } from './params.js';
+import { qemuConvergence, runPrecopy, type ConvergenceInput } from './precopy.js';
+import { buildQueryMigrate, createSharedStats } from './stats.js';
 import { MigrationStateMachine, type MigrationStatus } from './status.js';
-
-const PAGE = 4096;
-const SETUP_BYTES = 16;
-const TRAILER_BYTES = 32;
-
-/** Time moves only when the loop sleeps or the fake link carries bytes. */
-class FakeClock {
-  t = 0;
-  sleeps: number[] = [];
-  now = () => this.t;
-  sleep = async (ms: number) => {
-    this.sleeps.push(ms);
-    this.t += Math.max(0, ms);
-  };
-}
-
-interface SaverHooks {
-  setup?(): void;
-  iterate?(): void;
-  complete?(): void;
-}
-
-/** Guest RAM as page numbers: each page goes out as PAGE bytes whose first 4 are its number. */
-class FakeSaver implements MigrationSaver {
-  calls: string[] = [];
-  budgets: number[] = [];
-  sent: number[] = [];
-  syncs = 0;
-  runstate: string | undefined;
-  private toSend = new Set<number>();
-  private out: Uint8Array[] = [];
-  constructor(
-    readonly pages: number,
-    /** Pages the guest dirtied before sync number `n` (n ≥ 2). */
-    readonly dirtied: (n: number) => number[] = () => [],
-    readonly hooks: SaverHooks = {},
-  ) {}
-  setup(): void {
-    this.calls.push('setup');
-    this.hooks.setup?.();
-    this.out.push(new Uint8Array(SETUP_BYTES));
-  }
-  syncDirty(): void {
-    this.syncs++;
-    const pages = this.syncs === 1 ? Array.from({ length: this.pages }, (_, i) => i) : this.dirtied(this.syncs);
-    for (const p of pages) this.toSend.add(p);
-  }
-  pendingBytes(): number {
-    return this.toSend.size * PAGE;
-  }
-  private sendPage(p: number): Uint8Array {
-    this.toSend.delete(p);
-    this.sent.push(p);
-    const b = new Uint8Array(PAGE);
-    new DataView(b.buffer).setUint32(0, p);
-    return b;
-  }
-  iterate(maxBytes: number): number {
-    this.calls.push('iterate');
-    this.budgets.push(maxBytes);
-    this.hooks.iterate?.();
-    let n = 0;
-    for (const p of this.toSend) {
-      if (n >= maxBytes) break;
-      this.out.push(this.sendPage(p));
-      n += PAGE;
-    }
-    return n;
-  }
-  complete(runstate: string): void {
-    this.calls.push('complete');
-    this.hooks.complete?.();
-    this.syncDirty();
-    this.runstate = runstate;
-    for (const p of [...this.toSend]) this.out.push(this.sendPage(p));
-    this.out.push(new Uint8Array(TRAILER_BYTES));
-  }
-  drainOutput(): Uint8Array[] {
-    const o = this.out;
-    this.out = [];
-    return o;
-  }
-}
-
-interface SinkOptions {
-  clock: FakeClock;
-  /** Link speed: each write advances the clock by len / bytesPerMs. */
-  bytesPerMs?: number;
-  /** The write that would pass this many bytes rejects with `error`. */
-  failAtByte?: number;
-  error?: Error;
-  endError?: Error;
-  /** Write number `blockAt` (1-based) never resolves until destroy(). */
-  blockAt?: number;
-  onWrite?(sink: FakeSink): void;
-}
-
-class FakeSink implements ByteSink {
-  bytes = 0;
-  writes: { t: number; len: number; page: number }[] = [];
-  ended = false;
-  destroyedWith: Error | null | undefined = undefined;
-  blocked?: Promise<void>;
-  private signalBlocked?: () => void;
-  private reject?: (err: Error) => void;
-  constructor(readonly o: SinkOptions) {
-    this.blocked = new Promise((r) => (this.signalBlocked = r));
-  }
-  write(chunk: Uint8Array): Promise<void> {
-    if (this.destroyedWith !== undefined) return Promise.reject(new Error('write after destroy'));
-    if (this.o.failAtByte !== undefined && this.bytes + chunk.length > this.o.failAtByte) {
-      return Promise.reject(this.o.error ?? new Error('write EPIPE'));
-    }
-    const page = chunk.length === PAGE ? new DataView(chunk.buffer, chunk.byteOffset).getUint32(0) : -1;
-    this.writes.push({ t: this.o.clock.t, len: chunk.length, page });
-    this.bytes += chunk.length;
-    if (this.o.bytesPerMs) this.o.clock.t += chunk.length / this.o.bytesPerMs;
-    this.o.onWrite?.(this);
-    if (this.writes.length === this.o.blockAt) {
-      this.signalBlocked?.();
-      return new Promise((_, reject) => (this.reject = reject));
-    }
-    return Promise.resolve();
-  }
-  async end(): Promise<void> {
-    if (this.o.endError) throw this.o.endError;
-    this.ended = true;
-  }
-  destroy(err?: Error): void {
-    this.destroyedWith = err ?? null;
-    this.reject?.(new Error('sink destroyed'));
-  }
-  /** Bytes written per 100 ms slot. */
-  perSlot(): number[] {
-    const slots: number[] = [];
-    for (const w of this.writes) {
-      const i = Math.floor(w.t / 100 + 1e-9);
-      slots[i] = (slots[i] ?? 0) + w.len;
-    }
-    return slots;
-  }
-}
-
-function harness(over: Partial<PrecopyOptions> & { pages?: number; dirtied?: (n: number) => number[]; hooks?: SaverHooks; sinkOpts?: Partial<SinkOptions>; params?: PrecopyOptions['params'] } = {}) {
-  const clock = new FakeClock();
-  const saver = new FakeSaver(over.pages ?? 100, over.dirtied, over.hooks);
-  const sink = new FakeSink({ clock, ...over.sinkOpts });
-  const state = over.state ?? new MigrationStateMachine();
-  const history: string[] = [];
-  state.onChange(({ from, to }) => history.push(`${from}>${to}`));
-  const passes: number[] = [];
-  const guest = { stops: 0, resumes: [] as string[], pendingAtStop: -1, runstate: 'running' };
-  const stats = over.stats ?? createStats();
-  const opts: PrecopyOptions = {
-    saver,
-    sink,
-    params: over.params ?? { ...defaultParameters(), 'max-bandwidth': 0 },
-    state,
-    stats,
-    now: clock.now,
-    sleep: clock.sleep,
-    onPass: (n) => passes.push(n),
-    stopGuest: () => {
-      guest.stops++;
-      guest.pendingAtStop = saver.pendingBytes();
-      return guest.runstate;
-    },
-    resumeGuest: (rs) => {
-      guest.resumes.push(rs);
-    },
-    ...over,
-  };
-  return { clock, saver, sink, state, history, passes, guest, stats, opts, run: () => runPrecopy(opts) };
-}
-
-const withParams = (p: Partial<MigrationParameters>): MigrationParameters => ({ ...defaultParameters(), ...p });
+import { FakeClock, FakeSink, PAGE, SETUP_BYTES, TRAILER_BYTES, harness, withParams } from './testing/precopy-fakes.js';
 
 describe('runPrecopy: a successful migration', () => {
   it('runs setup, passes and switchover, writes every page and ends the stream', async () => {
@@ -683,5 +508,115 @@ describe('runPrecopy: auto-converge (QEMU 7.2 migration_trigger_throttle)', () =
     expect(r.status).toBe('failed');
     expect(g.sets.length).toBeGreaterThan(1);
     expect(g.sets.at(-1)).toBe(0);
+  });
+});
+
+describe('runPrecopy: the convergence option and the threshold handed to pendingBytes', () => {
+  // 1000 bytes/ms, downtime-limit 100 ms → threshold 100,000 bytes after the first slot end
+  const measured = (over: Parameters<typeof harness>[0] = {}) =>
+    harness({
+      pages: 100,
+      params: withParams({ 'max-bandwidth': 0, 'downtime-limit': 100 }),
+      maxBatchBytes: 16 * PAGE,
+      sinkOpts: { bytesPerMs: 1000 },
+      ...over,
+    });
+
+  it('pendingBytes gets 0 until the first slot end, then bandwidth × downtime-limit', async () => {
+    const h = measured();
+    expect((await h.run()).status).toBe('completed');
+    const t = h.saver.thresholds;
+    expect(t[0]).toBe(0);
+    const firstMeasured = t.findIndex((x) => x > 0);
+    expect(firstMeasured).toBeGreaterThan(0);
+    expect(t.slice(0, firstMeasured).every((x) => x === 0)).toBe(true);
+    for (const x of t.slice(firstMeasured)) expect(x).toBeCloseTo(100_000, 0);
+  });
+
+  it('a section reporting threshold + 1 MiB holds the switchover back until its bulk pass ends', async () => {
+    // a block section with a 2 MB bulk pass beside 100 pages of RAM: RAM alone would converge within 0.5 s
+    let blockLeft = 2_000_000;
+    const h = measured({
+      hooks: {
+        extraPending: (threshold) => (blockLeft > 0 ? threshold + 1024 * 1024 : 0),
+        iterate: (maxBytes) => {
+          const n = Math.min(blockLeft, maxBytes);
+          if (n > 0) h.saver.emit(new Uint8Array(n));
+          blockLeft -= n;
+        },
+      },
+    });
+    let blockLeftAtStop = -1;
+    const stop = h.opts.stopGuest;
+    h.opts.stopGuest = () => {
+      blockLeftAtStop = blockLeft;
+      return stop();
+    };
+    expect((await h.run()).status).toBe('completed');
+    expect(blockLeftAtStop).toBe(0);
+    expect(h.stats.downtimeStart).toBeGreaterThanOrEqual(2000); // 2 MB at 1000 bytes/ms
+    expect(h.sink.bytes).toBe(SETUP_BYTES + 100 * PAGE + 2_000_000 + TRAILER_BYTES);
+  });
+
+  it('the rule passed in decides, with what is pending, the threshold and the run so far', async () => {
+    const seen: ConvergenceInput[] = [];
+    // never by the threshold: once four passes are done
+    const h = measured({
+      dirtied: () => [0, 1, 2, 3, 4, 5, 6, 7],
+      convergence: (input) => {
+        seen.push(input);
+        return input.passes >= 4;
+      },
+    });
+    expect((await h.run()).status).toBe('completed');
+    expect(h.passes).toEqual([1, 2, 3, 4, 5]); // four before the switchover, the last one after the stop
+    const last = seen.at(-1)!;
+    expect(last.passes).toBe(4);
+    expect(last.thresholdBytes).toBeCloseTo(100_000, 0);
+    expect(last.bandwidth).toBeCloseTo(1_000_000, -2);
+    expect(last.params['downtime-limit']).toBe(100);
+    expect(last.elapsedMs).toBe(h.stats.downtimeStart); // the run started at 0; the switchover began right after
+    expect(seen[0]).toMatchObject({ pendingBytes: 100 * PAGE, thresholdBytes: 0, bandwidth: 0, passes: 1 });
+  });
+
+  it('qemuConvergence is the default', async () => {
+    const a = measured({ dirtied: (n) => (n === 2 ? [0, 1, 2, 3] : []) });
+    const b = measured({ dirtied: (n) => (n === 2 ? [0, 1, 2, 3] : []), convergence: qemuConvergence });
+    await a.run();
+    await b.run();
+    expect(a.sink.writes).toEqual(b.sink.writes);
+    expect(a.guest.pendingAtStop).toBe(24 * PAGE);
+  });
+
+  it('a rule that throws fails the migration naming it; a rule that is not a function is refused', async () => {
+    const h = measured({ convergence: () => { throw new Error('no budget'); } });
+    const r = await h.run();
+    expect(r).toMatchObject({ status: 'failed', errorDesc: 'migration convergence rule failed: no budget' });
+    expect(r.error?.phase).toBe('iterate');
+    await expect(runPrecopy({ ...h.opts, convergence: 5 as never })).rejects.toThrow(/convergence must be a function/);
+  });
+});
+
+describe('runPrecopy: a max-bandwidth changed in the middle of a slot', () => {
+  it('keeps the slot at the limit it began with and applies the new one from the next', async () => {
+    // 1 MB/s (100,000 bytes a slot) on a link of 10,000 bytes/ms: each slot sends for 10 ms, then sleeps.
+    let params = withParams({ 'max-bandwidth': 1_000_000, 'downtime-limit': 0 });
+    const h = harness({
+      pages: 300,
+      maxBatchBytes: 4 * PAGE,
+      params: () => params,
+      sinkOpts: {
+        bytesPerMs: 10_000,
+        onWrite: (s) => {
+          if (s.o.clock.t >= 105) params = withParams({ 'max-bandwidth': 4_000_000, 'downtime-limit': 0 });
+        },
+      },
+    });
+    expect((await h.run()).status).toBe('completed');
+    const slots = h.sink.perSlot();
+    expect(slots[1]).toBeGreaterThanOrEqual(100_000);
+    expect(slots[1]).toBeLessThanOrEqual(100_000 + PAGE); // raised at 105 ms, while slot 1 was sending
+    expect(slots[2]).toBeGreaterThanOrEqual(400_000);
+    expect(slots[2]).toBeLessThanOrEqual(400_000 + PAGE);
   });
 });

@@ -1,5 +1,5 @@
 import type { MigrationParameters } from './params.js';
-import type { SyncInfo } from './precopy.js';
+import type { SyncInfo } from './precopy/interfaces.js';
 
 /**
  * Beyond QEMU: a progress figure that never goes backwards, an ETA, and the detection of a precopy that is not

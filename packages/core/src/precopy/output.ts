@@ -1,0 +1,48 @@
+import { errorMessage } from '../errors.js';
+import type { CancelWatch } from './cancel.js';
+import { raiseFailure } from './failure.js';
+import type { ByteSink, MigrationSaver } from './interfaces.js';
+import type { PrecopyStatsRecorder } from './precopy-stats.js';
+
+/** Moves what the saver produced to the sink, one awaited write per chunk (the sink's backpressure). */
+export class StreamOutput {
+  #written = 0;
+
+  constructor(
+    private readonly saver: MigrationSaver,
+    private readonly sink: ByteSink,
+    private readonly cancel: CancelWatch,
+    private readonly recorder: PrecopyStatsRecorder,
+    private readonly guest: { readonly inDowntime: boolean },
+  ) {}
+
+  /** Stream bytes handed to the sink so far. */
+  get written(): number {
+    return this.#written;
+  }
+
+  /**
+   * Writes the saver's pending chunks (after letting it reuse those the sink has flushed); returns their bytes.
+   * A failed write fails the migration ('write') unless it failed because of a cancel.
+   */
+  async flush(): Promise<number> {
+    const { saver, sink } = this;
+    if (saver.recycleOutput !== undefined && sink.bytesFlushed !== undefined) saver.recycleOutput(sink.bytesFlushed);
+    const chunks = saver.drainOutput();
+    let n = 0;
+    for (const chunk of chunks) {
+      this.cancel.check();
+      try {
+        await sink.write(chunk);
+      } catch (err) {
+        this.cancel.check();
+        raiseFailure('write', `migration stream write failed: ${errorMessage(err)}`, err);
+      }
+      n += chunk.length;
+      this.recorder.streamBytes(chunk.length, this.guest.inDowntime);
+    }
+    this.#written += n;
+    this.recorder.transferred(this.#written);
+    return n;
+  }
+}
