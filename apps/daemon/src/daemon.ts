@@ -60,11 +60,7 @@ export class Daemon {
       greeting: VERSION,
       log: (level, message, err) => this.log[level === 'warn' ? 'warn' : 'error'](message, err === undefined ? undefined : { cause: String(err) }),
     });
-    const migrationEvent = (status: string): void => {
-      if (this.settings.capability('events')) this.qmp.emit('MIGRATION', { status: status as never });
-    };
     this.outgoing = new OutgoingMigration(this.vm, config.machine, workerRam, this.settings, log, {
-      onStatus: migrationEvent,
       onPass: (pass) => {
         if (this.settings.capability('events')) this.qmp.emit('MIGRATION_PASS', { pass });
       },
@@ -73,7 +69,13 @@ export class Daemon {
         this.qmp.emit('X_MIG_NOT_CONVERGING', { pass: r.pass, remaining: r.remaining, 'dirty-rate': r['dirty-rate'], bandwidth: r.bandwidth, advice: r.advice }),
     });
     this.outgoing.guestDirty = this.dirty.map((d) => d.words.buffer as SharedArrayBuffer);
-    this.incoming = new IncomingMigration(this.vm, config.machine, workerRam, { onStatus: migrationEvent }, log);
+    this.incoming = new IncomingMigration(this.vm, config.machine, workerRam, log);
+    // MIGRATION events follow each direction's state machine (after the controllers' own listeners)
+    for (const state of [this.outgoing.state, this.incoming.state]) {
+      state.onChange(({ to }) => {
+        if (this.settings.capability('events')) this.qmp.emit('MIGRATION', { status: to });
+      });
+    }
     // The workload writes only while the guest runs: a stop (switchover included) returns once it has paused.
     this.vm.on('STOP', () => this.workload.setGuestRunning(false));
     this.vm.on('RESUME', () => this.workload.setGuestRunning(true));
