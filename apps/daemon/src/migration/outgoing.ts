@@ -52,6 +52,11 @@ export class OutgoingMigration {
     return this.state.status;
   }
 
+  /** Why the last migration failed, as the worker threw it (undefined unless it failed). */
+  get error(): Error | undefined {
+    return this.#error;
+  }
+
   get isActive(): boolean {
     return isMigrationRunning(this.state.status);
   }
