@@ -1,22 +1,26 @@
 // mig-daemon assembled: the guest, its QMP server, and the migrations in and out. Wiring only: the logic
 // lives in the packages and in the migration controllers.
-import fs from 'node:fs/promises';
 import { Worker } from 'node:worker_threads';
 import { Blockers } from '@mig/core';
 import { DirtyBitmap, PAGE_SIZE } from '@mig/ram';
-import { QmpError, QmpServer, type QmpHandlers, type QmpListener } from '@mig/qmp';
+import { QmpServer, type QmpHandlers, type QmpListener } from '@mig/qmp';
 import type { DaemonConfig } from './cli/args.js';
 import { setUpGuestRam } from './guest/memory-setup.js';
 import { Vm } from './guest/vm.js';
 import { Workload } from './guest/workload.js';
-import { completeWorkload, WorkloadConfigError, type WorkloadConfig } from './guest/workload-config.js';
+import { completeWorkload } from './guest/workload-config.js';
 import type { Logger } from './log.js';
 import { IncomingMigration } from './migration/incoming.js';
 import { OutgoingMigration } from './migration/outgoing.js';
 import { MigrationSettings } from './migration/settings.js';
 import type { WorkerRamBlock } from './migration/protocol.js';
-
-const VERSION = { qemu: { major: 7, minor: 2, micro: 0 }, package: 'mig 0.1.0' };
+import { hmpHandlers } from './qmp/hmp.js';
+import { memoryHandlers } from './qmp/memory.js';
+import { migrateHandlers, queryMigrate, type MigrateControl } from './qmp/migrate.js';
+import { runStateHandlers } from './qmp/run-state.js';
+import { settingsHandlers } from './qmp/settings.js';
+import { VERSION, versionHandlers } from './qmp/version.js';
+import { workloadHandlers } from './qmp/workload.js';
 
 export class Daemon {
   readonly vm: Vm;
@@ -55,16 +59,7 @@ export class Daemon {
       this.workload.configure(completeWorkload(config.workload, this.vm.ramSize));
       this.workload.start();
     }
-    this.qmp = new QmpServer({
-      handlers: this.handlers(),
-      greeting: VERSION,
-      log: (level, message, err) => this.log[level === 'warn' ? 'warn' : 'error'](message, err === undefined ? undefined : { cause: String(err) }),
-    });
-    const migrationEvent = (status: string): void => {
-      if (this.settings.capability('events')) this.qmp.emit('MIGRATION', { status: status as never });
-    };
     this.outgoing = new OutgoingMigration(this.vm, config.machine, workerRam, this.settings, log, {
-      onStatus: migrationEvent,
       onPass: (pass) => {
         if (this.settings.capability('events')) this.qmp.emit('MIGRATION_PASS', { pass });
       },
@@ -73,7 +68,19 @@ export class Daemon {
         this.qmp.emit('X_MIG_NOT_CONVERGING', { pass: r.pass, remaining: r.remaining, 'dirty-rate': r['dirty-rate'], bandwidth: r.bandwidth, advice: r.advice }),
     });
     this.outgoing.guestDirty = this.dirty.map((d) => d.words.buffer as SharedArrayBuffer);
-    this.incoming = new IncomingMigration(this.vm, config.machine, workerRam, { onStatus: migrationEvent }, log);
+    this.incoming = new IncomingMigration(this.vm, config.machine, workerRam, log);
+    // the handlers hold the controllers made above
+    this.qmp = new QmpServer({
+      handlers: this.handlers(),
+      greeting: VERSION,
+      log: (level, message, err) => this.log[level === 'warn' ? 'warn' : 'error'](message, err === undefined ? undefined : { cause: String(err) }),
+    });
+    // MIGRATION events follow each direction's state machine (after the controllers' own listeners)
+    for (const state of [this.outgoing.state, this.incoming.state]) {
+      state.onChange(({ to }) => {
+        if (this.settings.capability('events')) this.qmp.emit('MIGRATION', { status: to });
+      });
+    }
     // The workload writes only while the guest runs: a stop (switchover included) returns once it has paused.
     this.vm.on('STOP', () => this.workload.setGuestRunning(false));
     this.vm.on('RESUME', () => this.workload.setGuestRunning(true));
@@ -134,141 +141,24 @@ export class Daemon {
     this.exit(0);
   }
 
+  /** The QMP commands, one module per group under qmp/, each given only what it needs. */
   private handlers(): QmpHandlers {
-    const vm = () => this.vm;
+    const migrate: MigrateControl = {
+      outgoing: this.outgoing,
+      incoming: this.incoming,
+      vm: this.vm,
+      blockers: this.blockers,
+      incomingArg: this.config.incoming,
+    };
     return {
-      'query-version': () => VERSION,
-      'query-status': () => ({ status: vm().runstate, running: vm().running, singlestep: false }),
-      stop: () => {
-        if (vm().runstate === 'inmigrate') vm().autostart = false;
-        else if (vm().running) vm().stop('paused');
-      },
-      cont: () => {
-        const state = vm().runstate;
-        if (state === 'inmigrate') {
-          vm().autostart = true;
-          return;
-        }
-        if (state === 'finish-migrate') {
-          throw new QmpError('GenericError', 'Migration is not finalized yet');
-        }
-        vm().start();
-      },
-      quit: () => {
-        setImmediate(() => void this.shutdown('host-qmp-quit'));
-      },
-      migrate: (args) => {
-        if (args.blk || args.inc) {
-          throw new QmpError('GenericError', 'Block migration (blk/inc) is not supported by mig yet');
-        }
-        if (args.resume) throw new QmpError('GenericError', 'Postcopy resume is not supported by mig');
-        if (this.incoming.status !== 'none' && this.vm.runstate === 'inmigrate') {
-          throw new QmpError('GenericError', 'Guest is waiting for an incoming migration');
-        }
-        try {
-          this.blockers.check();
-        } catch (err) {
-          throw new QmpError('GenericError', (err as Error).message);
-        }
-        this.outgoing.start(args.uri);
-      },
-      'migrate-incoming': async (args) => {
-        if (this.config.incoming !== 'defer') {
-          throw new QmpError('GenericError', "'-incoming' was not specified on the command line");
-        }
-        try {
-          await this.incoming.start(args.uri);
-        } catch (err) {
-          throw new QmpError('GenericError', (err as Error).message);
-        }
-      },
-      migrate_cancel: () => {
-        this.outgoing.cancel();
-      },
-      'query-migrate': () => (this.incoming.status !== 'none' ? this.incoming.queryMigrate() : this.outgoing.queryMigrate(this.blockers.list())) as never,
-      'migrate-set-capabilities': (args) => {
-        this.settings.setCapabilities(args.capabilities, this.outgoing.status);
-      },
-      'query-migrate-capabilities': () => this.settings.queryCapabilities() as never,
-      'migrate-set-parameters': (args) => {
-        this.settings.setParameters(args as Record<string, unknown>);
-        this.outgoing.parametersChanged();
-      },
-      'query-migrate-parameters': () => this.settings.queryParameters() as never,
-      migrate_set_speed: (args) => {
-        this.settings.setSpeed(args.value);
-        this.outgoing.parametersChanged();
-      },
-      migrate_set_downtime: (args) => {
-        this.settings.setDowntime(args.value);
-        this.outgoing.parametersChanged();
-      },
-      'migrate-set-cache-size': (args) => {
-        this.settings.setCacheSize(args.value);
-        this.outgoing.parametersChanged();
-      },
-      'query-migrate-cache-size': () => this.settings.cacheSize,
-      pmemsave: async (args) => {
-        let parts: Uint8Array[];
-        try {
-          parts = vm().readPhysical(args.val, args.size);
-        } catch (err) {
-          throw new QmpError('GenericError', `pmemsave: ${(err as Error).message}`);
-        }
-        const file = await fs.open(args.filename, 'w').catch((err: Error) => {
-          throw new QmpError('GenericError', `Could not open '${args.filename}': ${err.message}`);
-        });
-        try {
-          for (const part of parts) {
-            for (let offset = 0; offset < part.length; offset += 64 << 20) {
-              await file.write(part.subarray(offset, Math.min(part.length, offset + (64 << 20))));
-            }
-          }
-        } finally {
-          await file.close();
-        }
-      },
-      'x-mig-workload': (args) => {
-        const current = this.workload.config;
-        const rate = args['dirty-rate'] ?? current?.dirtyRate;
-        if (args.action === 'stop') {
-          this.workload.stop();
-          return;
-        }
-        if (rate === undefined) throw new QmpError('GenericError', "x-mig-workload: give 'dirty-rate' (bytes of pages per second) first");
-        const next: Partial<WorkloadConfig> & { dirtyRate: number } = { ...current, dirtyRate: rate };
-        if (args.wss !== undefined) next.wss = args.wss;
-        if (args.offset !== undefined) next.offset = args.offset;
-        if (args.pattern !== undefined) next.pattern = args.pattern;
-        try {
-          this.workload.configure(completeWorkload(next, this.vm.ramSize));
-        } catch (err) {
-          if (err instanceof WorkloadConfigError) throw new QmpError('GenericError', `x-mig-workload: ${err.message}`);
-          throw err;
-        }
-        if (args.action === 'start') this.workload.start();
-      },
-      'x-mig-query-workload': () => this.workload.info(),
-      'x-mig-write': (args) => {
-        const bytes = decodeWriteData(args.data, args.encoding ?? 'base64');
-        try {
-          this.writePhysical(args.address, bytes);
-        } catch (err) {
-          throw new QmpError('GenericError', `x-mig-write: ${(err as Error).message}`);
-        }
-      },
-      'x-mig-query-progress': () =>
-        this.outgoing.queryProgress() ?? {
-          status: this.outgoing.status, percent: 0, 'eta-ms': null, remaining: 0, 'remaining-min': 0, threshold: 0,
-          'dirty-rate': 0, bandwidth: 0, 'stalled-syncs': 0, converging: true, pass: 0, throttle: 0, advice: [],
-        },
-      'human-monitor-command': (args) => {
-        const line = args['command-line'].trim();
-        if (line === 'info status') return `VM status: ${vm().runstate}\r\n`;
-        if (line === 'info migrate') return `${JSON.stringify(this.handlers()['query-migrate']({}, undefined as never))}\r\n`;
-        return `unknown command: '${line.split(/\s+/)[0] ?? ''}'\r\n`;
-      },
-    } satisfies QmpHandlers;
+      ...versionHandlers(),
+      ...runStateHandlers({ vm: this.vm, quit: () => void this.shutdown('host-qmp-quit') }),
+      ...migrateHandlers(migrate),
+      ...settingsHandlers({ settings: this.settings, outgoing: this.outgoing }),
+      ...memoryHandlers({ readPhysical: (a, n) => this.vm.readPhysical(a, n), writePhysical: (a, b) => this.writePhysical(a, b) }),
+      ...workloadHandlers({ workload: this.workload, ramSize: this.vm.ramSize }),
+      ...hmpHandlers({ runstate: () => this.vm.runstate, queryMigrate: () => queryMigrate(migrate) }),
+    };
   }
 
   /** Writes `bytes` at guest-physical `address` as the guest would: data first, then the pages' dirty bits. */
@@ -289,17 +179,4 @@ export class Daemon {
       cursor += length;
     }
   }
-}
-
-/** x-mig-write's `data`: base64 (default) or hex, checked strictly. */
-export function decodeWriteData(data: string, encoding: 'base64' | 'hex'): Uint8Array {
-  if (data.length === 0) throw new QmpError('GenericError', "x-mig-write: 'data' is empty");
-  if (encoding === 'hex') {
-    if (!/^(?:[0-9a-fA-F]{2})+$/.test(data)) throw new QmpError('GenericError', "x-mig-write: 'data' is not hex (an even number of 0-9a-f digits)");
-    return Buffer.from(data, 'hex');
-  }
-  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(data) || data.length % 4 !== 0) {
-    throw new QmpError('GenericError', "x-mig-write: 'data' is not base64 (or give encoding 'hex')");
-  }
-  return Buffer.from(data, 'base64');
 }

@@ -52,14 +52,20 @@ export class MigrationBlockedError extends MigError {
   }
 }
 
-/** A state change the migration state machine does not allow (a programming error in the caller). */
+/**
+ * A state change the migration state machine does not allow (a programming error in the caller). The
+ * message names the direction for an incoming machine ("incoming migration state cannot ...").
+ */
 export class StateTransitionError extends MigError {
   readonly from: string;
   readonly to: string;
-  constructor(from: string, to: string, options?: MigErrorOptions) {
-    super(`migration state cannot change from '${from}' to '${to}'`, options);
+  readonly direction: 'outgoing' | 'incoming';
+  constructor(from: string, to: string, options?: MigErrorOptions & { direction?: 'outgoing' | 'incoming' }) {
+    const direction = options?.direction ?? 'outgoing';
+    super(`${direction === 'incoming' ? 'incoming ' : ''}migration state cannot change from '${from}' to '${to}'`, options);
     this.from = from;
     this.to = to;
+    this.direction = direction;
   }
 }
 

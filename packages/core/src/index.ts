@@ -7,3 +7,4 @@ export * from './blockers.js';
 export * from './stats.js';
 export * from './precopy.js';
 export * from './progress.js';
+export * from './wire-error.js';

@@ -5,10 +5,18 @@ import { Notifiers } from './notifiers.js';
 export const MIGRATION_STATUSES = ['none', 'setup', 'cancelling', 'cancelled', 'active', 'completed', 'failed'] as const;
 export type MigrationStatus = (typeof MIGRATION_STATUSES)[number];
 
+/** Which end of a migration a state machine follows: the source (QEMU's MigrationState) or the target. */
+export type MigrationDirection = 'outgoing' | 'incoming';
+
+export type MigrationTransitions = Readonly<Record<MigrationStatus, readonly MigrationStatus[]>>;
+
 const TERMINAL: readonly MigrationStatus[] = ['completed', 'failed', 'cancelled'];
 
-/** Allowed transitions: from → the states it may go to. */
-export const MIGRATION_TRANSITIONS: Readonly<Record<MigrationStatus, readonly MigrationStatus[]>> = {
+/**
+ * Allowed transitions of an outgoing migration: from → the states it may go to. An ended migration may
+ * start again (a new `migrate`).
+ */
+export const MIGRATION_TRANSITIONS: MigrationTransitions = {
   none: ['setup'],
   setup: ['active', 'failed', 'cancelling'],
   active: ['completed', 'failed', 'cancelling'],
@@ -18,11 +26,33 @@ export const MIGRATION_TRANSITIONS: Readonly<Record<MigrationStatus, readonly Mi
   cancelled: ['setup'],
 };
 
+/**
+ * Allowed transitions of an incoming migration (QEMU 7.2's MigrationIncomingState.state): setup once
+ * migrate-incoming (or -incoming) listens, active once the stream is connected, then completed or failed.
+ * QEMU has no cancel for a target (migrate_cancel acts on the outgoing side); mig cancels a waiting or
+ * loading target when the daemon quits, through cancelling as the source does. The ended states are
+ * final: QEMU takes one incoming migration per process ("The incoming migration has already been started").
+ */
+export const INCOMING_MIGRATION_TRANSITIONS: MigrationTransitions = {
+  none: ['setup'],
+  setup: ['active', 'failed', 'cancelling'],
+  active: ['completed', 'failed', 'cancelling'],
+  cancelling: ['cancelled', 'failed'],
+  completed: [],
+  failed: [],
+  cancelled: [],
+};
+
+/** The transition table of `direction`. */
+export function migrationTransitions(direction: MigrationDirection): MigrationTransitions {
+  return direction === 'incoming' ? INCOMING_MIGRATION_TRANSITIONS : MIGRATION_TRANSITIONS;
+}
+
 export function isMigrationStatus(value: unknown): value is MigrationStatus {
   return typeof value === 'string' && (MIGRATION_STATUSES as readonly string[]).includes(value);
 }
 
-/** A migration that has ended (a new one may start). */
+/** A migration that has ended (a new outgoing one may start). */
 export function isTerminalStatus(status: MigrationStatus): boolean {
   return TERMINAL.includes(status);
 }
@@ -37,8 +67,9 @@ export function isMigrationSetupOrActive(status: MigrationStatus): boolean {
   return status === 'setup' || status === 'active';
 }
 
-export function isTransitionAllowed(from: MigrationStatus, to: MigrationStatus): boolean {
-  return MIGRATION_TRANSITIONS[from]?.includes(to) ?? false;
+/** Whether `from → to` is in the table of `direction` (outgoing when not given). */
+export function isTransitionAllowed(from: MigrationStatus, to: MigrationStatus, direction: MigrationDirection = 'outgoing'): boolean {
+  return migrationTransitions(direction)[from]?.includes(to) ?? false;
 }
 
 export interface StatusChange {
@@ -46,17 +77,33 @@ export interface StatusChange {
   to: MigrationStatus;
 }
 
+export interface MigrationStateMachineOptions {
+  /** Which transition table applies. Default 'outgoing'. */
+  direction?: MigrationDirection;
+  /** The state to start in. Default 'none'. */
+  initial?: MigrationStatus;
+}
+
 /**
- * The state of one outgoing migration (QEMU's MigrationState.state with migrate_set_state()). `transition`
- * is a compare-and-set: it changes the state only if it is still `from`, so a cancel racing a completion
- * resolves to exactly one winner.
+ * The state of one migration, outgoing (QEMU's MigrationState.state with migrate_set_state()) or incoming
+ * (MigrationIncomingState.state). `transition` is a compare-and-set: it changes the state only if it is
+ * still `from`, so a cancel racing a completion resolves to exactly one winner.
  */
 export class MigrationStateMachine {
+  readonly direction: MigrationDirection;
   private current: MigrationStatus;
+  private readonly table: MigrationTransitions;
   private readonly changes = new Notifiers<StatusChange>();
 
-  constructor(initial: MigrationStatus = 'none') {
+  /** `new MigrationStateMachine('active')` is short for `{ initial: 'active' }` (outgoing). */
+  constructor(options: MigrationStatus | MigrationStateMachineOptions = {}) {
+    const { direction = 'outgoing', initial = 'none' } = typeof options === 'string' ? { initial: options } : options;
+    if (direction !== 'outgoing' && direction !== 'incoming') {
+      throw new TypeError(`unknown migration direction '${String(direction)}'`);
+    }
     if (!isMigrationStatus(initial)) throw new TypeError(`unknown migration status '${String(initial)}'`);
+    this.direction = direction;
+    this.table = migrationTransitions(direction);
     this.current = initial;
   }
 
@@ -64,14 +111,19 @@ export class MigrationStateMachine {
     return this.current;
   }
 
+  /** Whether this machine's table has `from → to` (whatever the current state). */
+  allows(from: MigrationStatus, to: MigrationStatus): boolean {
+    return this.table[from]?.includes(to) ?? false;
+  }
+
   /**
    * Sets the state to `to` if it is `from` now; returns whether it did. Throws StateTransitionError for a
-   * pair that is never allowed (see MIGRATION_TRANSITIONS), whatever the current state. Change listeners
-   * run synchronously after the change.
+   * pair that is never allowed in this direction (see MIGRATION_TRANSITIONS, INCOMING_MIGRATION_TRANSITIONS),
+   * whatever the current state. Change listeners run synchronously after the change.
    */
   transition(from: MigrationStatus, to: MigrationStatus): boolean {
-    if (!isMigrationStatus(from) || !isMigrationStatus(to) || !isTransitionAllowed(from, to)) {
-      throw new StateTransitionError(String(from), String(to));
+    if (!isMigrationStatus(from) || !isMigrationStatus(to) || !this.allows(from, to)) {
+      throw new StateTransitionError(String(from), String(to), { direction: this.direction });
     }
     if (this.current !== from) return false;
     this.current = to;

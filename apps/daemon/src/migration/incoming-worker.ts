@@ -1,35 +1,55 @@
 // The target's stream loop, off the QMP thread: accept one connection, feed every chunk to the loader, and
-// report `completed` only after the whole stream (through EOF) has been read and applied.
+// report `completed` only after the whole stream (through EOF) has been read and applied. The main thread
+// has moved the migration to setup before this starts; the worker's machine starts there.
 import { parentPort, workerData } from 'node:worker_threads';
-import { listenIncoming, parseMigrationUri, type ByteSource } from '@mig/transports';
+import { encodeError } from '@mig/core';
+import { listenIncoming, parseMigrationUri, type ByteSource, type IncomingListener } from '@mig/transports';
 import type { FromIncomingWorker, IncomingWorkerData, ToIncomingWorker } from './protocol.js';
+import { WorkerStatusReporter } from './worker-status.js';
 import { incomingSections } from './sections.js';
 import { guestRamInWorker } from './worker-ram.js';
 
 const data = workerData as IncomingWorkerData;
 const port = parentPort!;
 const post = (message: FromIncomingWorker): void => port.postMessage(message);
+const status = new WorkerStatusReporter({ direction: 'incoming', initial: 'setup' }, post);
+const state = status.state;
 
-let source: ByteSource | undefined;
-let cancelled = false;
-port.on('message', (message: ToIncomingWorker) => {
-  if (message.type === 'cancel') {
-    cancelled = true;
-    source?.destroy(new Error('incoming migration cancelled'));
+class IncomingCancelledError extends Error {
+  override readonly name = 'IncomingCancelledError';
+  constructor() {
+    super('incoming migration cancelled');
   }
+}
+
+let listener: IncomingListener | undefined;
+let source: ByteSource | undefined;
+port.on('message', (message: ToIncomingWorker) => {
+  if (message.type !== 'cancel') return;
+  const now = state.status;
+  if (now === 'setup' || now === 'active') state.transition(now, 'cancelling');
+  // a waiting accept() ends when its listener closes; a stream being read ends when it is destroyed
+  void listener?.close();
+  source?.destroy(new IncomingCancelledError());
 });
 
-async function run(): Promise<void> {
-  const ram = guestRamInWorker(data.ram);
-  const listener = await listenIncoming(parseMigrationUri(data.uri));
+const cancelled = (): boolean => state.status === 'cancelling';
+
+async function accept(): Promise<ByteSource> {
+  listener = await listenIncoming(parseMigrationUri(data.uri));
   post(listener.address === undefined ? { type: 'listening' } : { type: 'listening', address: listener.address });
   try {
-    source = await listener.accept();
+    if (cancelled()) throw new IncomingCancelledError();
+    return await listener.accept();
   } finally {
     await listener.close();
   }
-  if (cancelled) throw new Error('incoming migration cancelled');
-  post({ type: 'status', status: 'active' });
+}
+
+async function run(): Promise<FromIncomingWorker> {
+  const ram = guestRamInWorker(data.ram);
+  source = await accept();
+  if (!state.transition('setup', 'active')) throw new IncomingCancelledError();
   const { reader: loader, globalstate } = incomingSections({ machine: data.machine, ram });
   const counters = new Float64Array(data.stats);
   for await (const chunk of source) {
@@ -38,10 +58,12 @@ async function run(): Promise<void> {
   }
   loader.end();
   const runstate = globalstate.runstate;
-  post({ type: 'done', status: 'completed', ...(runstate === undefined ? {} : { runstate }) });
+  // a cancel that lands after the last byte still wins (the main thread shows cancelling already)
+  const end = status.finish('completed');
+  return { type: 'done', ...end, ...(runstate === undefined ? {} : { runstate }) };
 }
 
-run().catch((err: unknown) => {
-  const error = err instanceof Error ? err.message : String(err);
-  post({ type: 'done', status: cancelled ? 'cancelled' : 'failed', error });
+run().then(post, (err: unknown) => {
+  const end = status.finish(cancelled() ? 'cancelled' : 'failed');
+  post({ type: 'done', ...end, error: encodeError(err) });
 });

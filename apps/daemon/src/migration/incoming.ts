@@ -1,21 +1,24 @@
 // The target side as the main thread sees it: QEMU's incoming states (none → setup → active → completed |
-// failed), the worker that reads the stream, and what happens to the guest when the stream is loaded.
+// failed; mig's cancel at quit: → cancelling → cancelled) in @mig/core's machine, the worker that reads the
+// stream, and what happens to the guest when the stream is loaded.
 import { Worker } from 'node:worker_threads';
+import { isMigrationRunning, isTerminalStatus, MigrationStateMachine, type MigrationStatus, type StatusChange } from '@mig/core';
 import type { Logger } from '../log.js';
 import type { Vm } from '../guest/vm.js';
+import { decodeMigrationError, errorLogFields } from './errors.js';
 import type { FromIncomingWorker, IncomingWorkerData, WorkerRamBlock } from './protocol.js';
+import { applyWorkerChange, settleWorkerEnd } from './worker-status.js';
 
-export type IncomingStatus = 'none' | 'setup' | 'active' | 'completed' | 'failed' | 'cancelled';
-
-export interface IncomingEvents {
-  onStatus(status: IncomingStatus): void;
-}
+type DoneFromIncoming = Extract<FromIncomingWorker, { type: 'done' }>;
 
 export class IncomingMigration {
-  #status: IncomingStatus = 'none';
-  #error: string | undefined;
+  /** The target's migration state; query-migrate and the MIGRATION events follow it. */
+  readonly state = new MigrationStateMachine({ direction: 'incoming' });
+  #error: Error | undefined;
   #worker: Worker | undefined;
   #stats = new SharedArrayBuffer(8 * 4);
+  /** The source's run state from the stream's globalstate (set with the load's completion). */
+  #sourceRunstate: string | undefined;
   /** Where the listener is, once it listens (tcp port 0 → the chosen port). */
   address: string | undefined;
 
@@ -23,15 +26,18 @@ export class IncomingMigration {
     private readonly vm: Vm,
     private readonly machine: string,
     private readonly ram: readonly WorkerRamBlock[],
-    private readonly events: IncomingEvents,
     private readonly log: Logger,
-  ) {}
-
-  get status(): IncomingStatus {
-    return this.#status;
+  ) {
+    // first listener: the guest starts before anyone else (the MIGRATION event) hears 'completed'
+    this.state.onChange((change) => this.#changed(change));
   }
 
-  get error(): string | undefined {
+  get status(): MigrationStatus {
+    return this.state.status;
+  }
+
+  /** Why the load failed, as the worker threw it (a StreamError with its offset and record, ...). */
+  get error(): Error | undefined {
     return this.#error;
   }
 
@@ -41,20 +47,20 @@ export class IncomingMigration {
 
   /** The query-migrate reply on a target, as QEMU 7.2 fills it (plus error-desc when it failed). */
   queryMigrate(): Record<string, unknown> {
-    if (this.#status === 'none') return {};
-    const reply: Record<string, unknown> = { status: this.#status };
-    if (this.#status === 'failed' && this.#error !== undefined) reply['error-desc'] = this.#error;
+    const status = this.state.status;
+    if (status === 'none') return {};
+    const reply: Record<string, unknown> = { status };
+    if (status === 'failed' && this.#error !== undefined) reply['error-desc'] = this.#error.message;
     return reply;
   }
 
   /** Starts listening on `uri`; resolves once listening (or rejects if the listener could not be set up). */
   start(uri: string): Promise<void> {
-    if (this.#status !== 'none') {
-      throw new Error(this.#status === 'setup' || this.#status === 'active'
-        ? 'an incoming migration is already in progress'
-        : "The incoming migration has already been started");
+    const now = this.state.status;
+    if (now !== 'none') {
+      throw new Error(isMigrationRunning(now) ? 'an incoming migration is already in progress' : 'The incoming migration has already been started');
     }
-    this.#setStatus('setup');
+    this.state.transition('none', 'setup');
     const workerData: IncomingWorkerData = { uri, machine: this.machine, ram: [...this.ram], stats: this.#stats };
     const worker = new Worker(new URL('./incoming-worker.js', import.meta.url), { workerData });
     this.#worker = worker;
@@ -62,49 +68,57 @@ export class IncomingMigration {
     return new Promise((resolve, reject) => {
       let listening = false;
       worker.on('message', (message: FromIncomingWorker) => {
-        switch (message.type) {
-          case 'listening':
-            listening = true;
-            this.address = message.address;
-            resolve();
-            break;
-          case 'status':
-            this.log.info('incoming migration: stream connected, loading');
-            this.#setStatus('active');
-            break;
-          case 'done':
-            this.#finish(message);
-            if (!listening) reject(new Error(message.error ?? 'incoming migration ended before listening'));
-            break;
+        if (message.type === 'listening') {
+          listening = true;
+          this.address = message.address;
+          resolve();
+        } else if (message.type === 'status') {
+          applyWorkerChange(this.state, message);
+        } else {
+          this.#workerDone(message);
+          if (!listening) reject(this.#error ?? new Error('incoming migration ended before listening'));
         }
       });
       worker.on('error', (err) => {
-        this.#finish({ type: 'done', status: 'failed', error: `incoming migration worker crashed: ${err.message}` });
+        this.#workerGone(new Error(`incoming migration worker crashed: ${err.message}`, { cause: err }));
         if (!listening) reject(err);
       });
-      worker.on('exit', () => {
-        if (this.#status === 'setup' || this.#status === 'active') {
-          this.#finish({ type: 'done', status: 'failed', error: 'incoming migration worker exited unexpectedly' });
-        }
-      });
+      worker.on('exit', () => this.#workerGone(new Error('incoming migration worker exited unexpectedly')));
     });
   }
 
+  /** Cancels a waiting or loading target (mig-daemon quitting; QEMU has no cancel for a target). */
   cancel(): void {
+    const now = this.state.status;
+    if (now !== 'setup' && now !== 'active') return;
+    this.state.transition(now, 'cancelling');
     this.#worker?.postMessage({ type: 'cancel' });
   }
 
-  #finish(message: Extract<FromIncomingWorker, { type: 'done' }>): void {
-    if (this.#status === 'completed' || this.#status === 'failed' || this.#status === 'cancelled') return;
-    if (message.status === 'completed') {
-      this.log.info('incoming migration: stream loaded', { bytes: this.bytesReceived, sourceRunstate: message.runstate ?? null });
-      this.#startGuestAfterLoad(message.runstate);
-    } else {
-      this.#error = message.error;
+  #workerDone(message: DoneFromIncoming): void {
+    this.#error = message.error === undefined ? undefined : decodeMigrationError(message.error);
+    this.#sourceRunstate = message.runstate;
+    settleWorkerEnd(this.state, message);
+  }
+
+  #workerGone(err: Error): void {
+    if (!isMigrationRunning(this.state.status)) return;
+    this.#error = err;
+    settleWorkerEnd(this.state);
+  }
+
+  #changed({ to }: StatusChange): void {
+    if (to === 'active') this.log.info('incoming migration: stream connected, loading');
+    if (!isTerminalStatus(to)) return;
+    if (to === 'completed') {
+      this.log.info('incoming migration: stream loaded', { bytes: this.bytesReceived, sourceRunstate: this.#sourceRunstate ?? null });
+      this.#startGuestAfterLoad(this.#sourceRunstate);
+    } else if (to === 'failed') {
       // QEMU would exit here; mig-daemon stays up so the failure can be queried. The guest is never started.
-      this.log.error(`load of migration failed: ${message.error ?? message.status}`);
+      this.log.error(`load of migration failed: ${this.#error?.message ?? 'unknown error'}`, errorLogFields(this.#error));
+    } else {
+      this.log.info('incoming migration cancelled');
     }
-    this.#setStatus(message.status);
     void this.#worker?.terminate();
   }
 
@@ -116,10 +130,5 @@ export class IncomingMigration {
     } else {
       this.vm.setState(sourceRunstate as Parameters<Vm['setState']>[0]);
     }
-  }
-
-  #setStatus(status: IncomingStatus): void {
-    this.#status = status;
-    this.events.onStatus(status);
   }
 }

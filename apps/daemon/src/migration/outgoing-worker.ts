@@ -1,16 +1,22 @@
-// The source's migration thread: the seed's precopy loop (@mig/core) over the savevm saver (@mig/ram) and a
+// The source's migration thread: the seed's precopy loop (@mig/core) over the savevm saver (@mig/savevm) and a
 // transport (@mig/transports). The guest's run state stays on the main thread: switchover asks for it.
 import { parentPort, workerData } from 'node:worker_threads';
-import { MigrationStateMachine, runPrecopy, statsView, type MigrationParameters } from '@mig/core';
+import {
+  encodeError, errorMessage, MigrationFailedError, runPrecopy, statsView, type MigrationParameters,
+  type MigrationStats,
+} from '@mig/core';
 import { DirtyBitmap, PAGE_SIZE, type RamSaveSection } from '@mig/ram';
 import { openOutgoing, parseMigrationUri } from '@mig/transports';
 import type { FromOutgoingWorker, OutgoingWorkerData, ToOutgoingWorker } from './protocol.js';
 import { outgoingSections } from './sections.js';
 import { guestRamInWorker } from './worker-ram.js';
+import { WorkerStatusReporter } from './worker-status.js';
 
 const data = workerData as OutgoingWorkerData;
 const port = parentPort!;
 const post = (message: FromOutgoingWorker): void => port.postMessage(message);
+// the main thread has moved the migration to setup before starting this worker
+const status = new WorkerStatusReporter({ direction: 'outgoing', initial: 'setup' }, post);
 
 let parameters = data.parameters as unknown as MigrationParameters;
 const abort = new AbortController();
@@ -36,10 +42,7 @@ port.on('message', (message: ToOutgoingWorker) => {
 });
 
 async function run(): Promise<FromOutgoingWorker> {
-  const stats = statsView(data.stats);
-  const state = new MigrationStateMachine();
-  state.onChange((change) => post({ type: 'status', status: change.to }));
-  state.transition('none', 'setup');
+  const state = status.state;
   const ram = guestRamInWorker(data.ram);
   // the guest's shared bitmaps: its writers (workload, x-mig-write) set the bits this saver harvests
   const dirty = ram.blocks.map((b, i) => new DirtyBitmap(b.usedLength / PAGE_SIZE, data.dirty?.[i]));
@@ -52,20 +55,18 @@ async function run(): Promise<FromOutgoingWorker> {
   try {
     sink = await openOutgoing(parseMigrationUri(data.uri));
   } catch (err) {
-    state.transition('setup', 'failed');
-    return { type: 'done', status: 'failed', error: `cannot open the migration stream to ${data.uri}: ${(err as Error).message}` };
+    const error = new MigrationFailedError('open', `cannot open the migration stream to ${data.uri}: ${errorMessage(err)}`, { cause: err });
+    return { type: 'done', ...status.finish('failed'), error: encodeError(error) };
   }
   if (abort.signal.aborted) {
     sink.destroy();
-    state.transition('setup', 'cancelling');
-    state.transition('cancelling', 'cancelled');
-    return { type: 'done', status: 'cancelled' };
+    return { type: 'done', ...status.finish('cancelled') };
   }
   const result = await runPrecopy({
     saver,
     sink,
     state,
-    stats,
+    stats: statsView(data.stats),
     params: () => parameters,
     signal: abort.signal,
     totalBytes: ram.totalBytes,
@@ -79,24 +80,29 @@ async function run(): Promise<FromOutgoingWorker> {
     autoConverge: data.capabilities['auto-converge'] === true,
     setThrottle: (percent) => post({ type: 'throttle', percent }),
     onSync: (info) => post({ type: 'sync', info }),
-    onProgress: (s) => {
-      s.normal = ramSection.normalPages;
-      s.duplicate = ramSection.zeroPages;
-      const x = ramSection.xbzrleStats;
-      if (x) {
-        s.xbzrleBytes = x.bytes;
-        s.xbzrlePages = x.pages;
-        s.xbzrleCacheMiss = x['cache-miss'];
-        s.xbzrleCacheMissRate = x['cache-miss-rate'];
-        s.xbzrleEncodingRate = x['encoding-rate'];
-        s.xbzrleOverflow = x.overflow;
-      }
-    },
+    onProgress: (s) => copyRamCounters(ramSection, s),
   });
-  if (result.status === 'failed') return { type: 'done', status: 'failed', error: result.errorDesc ?? 'migration failed' };
-  return { type: 'done', status: result.status };
+  if (result.status !== 'failed') return { type: 'done', ...status.finish(result.status) };
+  const error = result.error ?? new MigrationFailedError('internal', result.errorDesc ?? 'migration failed');
+  return { type: 'done', ...status.finish('failed'), error: encodeError(error) };
+}
+
+/** The ram section's page counters into the shared stats query-migrate reads. */
+function copyRamCounters(ram: RamSaveSection, s: MigrationStats): void {
+  s.normal = ram.normalPages;
+  s.duplicate = ram.zeroPages;
+  const x = ram.xbzrleStats;
+  if (x) {
+    s.xbzrleBytes = x.bytes;
+    s.xbzrlePages = x.pages;
+    s.xbzrleCacheMiss = x['cache-miss'];
+    s.xbzrleCacheMissRate = x['cache-miss-rate'];
+    s.xbzrleEncodingRate = x['encoding-rate'];
+    s.xbzrleOverflow = x.overflow;
+  }
 }
 
 run().then(post, (err: unknown) => {
-  post({ type: 'done', status: 'failed', error: `migration failed: ${err instanceof Error ? err.message : String(err)}` });
+  const error = new MigrationFailedError('internal', `migration failed: ${errorMessage(err)}`, { cause: err });
+  post({ type: 'done', ...status.finish('failed'), error: encodeError(error) });
 });

@@ -1,19 +1,21 @@
-// The source side as the main thread sees it: QEMU's outgoing states, the worker that writes the stream, and
-// the guest's run state around switchover (stop → finish-migrate → postmigrate, or back to running).
+// The source side as the main thread sees it: QEMU's outgoing states in @mig/core's machine, the worker that
+// writes the stream, and the guest's run state around switchover (stop → finish-migrate → postmigrate, or
+// back to running).
 import { Worker } from 'node:worker_threads';
 import {
-  buildQueryMigrate, createSharedStats, isMigrationRunning, ProgressTracker, type MigrationStats, type MigrationStatus,
-  type ProgressReport,
+  buildQueryMigrate, createSharedStats, isMigrationRunning, isTerminalStatus, MigrationFailedError, MigrationStateMachine,
+  ProgressTracker, type MigrationStats, type MigrationStatus, type ProgressReport, type StatusChange,
 } from '@mig/core';
 import { QmpError } from '@mig/qmp';
 import { parseMigrationUri, type MigrationUri } from '@mig/transports';
 import type { Logger } from '../log.js';
 import type { RunState, Vm } from '../guest/vm.js';
-import type { FromOutgoingWorker, OutgoingWorkerData, WorkerRamBlock } from './protocol.js';
+import { decodeMigrationError, errorLogFields } from './errors.js';
+import type { DoneMessage, FromOutgoingWorker, OutgoingWorkerData, WorkerRamBlock } from './protocol.js';
 import type { MigrationSettings } from './settings.js';
+import { applyWorkerChange, settleWorkerEnd } from './worker-status.js';
 
 export interface OutgoingEvents {
-  onStatus(status: MigrationStatus): void;
   onPass(pass: number): void;
   /** auto-converge changed the guest's throttle (0 when the migration ends). */
   onThrottle?(percent: number): void;
@@ -22,8 +24,10 @@ export interface OutgoingEvents {
 }
 
 export class OutgoingMigration {
-  #status: MigrationStatus = 'none';
-  #error: string | undefined;
+  /** The source's migration state; query-migrate and the MIGRATION events follow it. */
+  readonly state = new MigrationStateMachine({ direction: 'outgoing' });
+  /** Why the last migration failed, as the worker threw it (a MigrationFailedError with its phase, ...). */
+  #error: Error | undefined;
   #worker: Worker | undefined;
   #stats: { buffer: SharedArrayBuffer; stats: MigrationStats } = createSharedStats();
   /** The run state before switchover stopped the guest (what goes back on failure). */
@@ -39,25 +43,33 @@ export class OutgoingMigration {
     private readonly settings: MigrationSettings,
     private readonly log: Logger,
     private readonly events: OutgoingEvents,
-  ) {}
+  ) {
+    // first listener: the guest's run state is settled before anyone else (the MIGRATION event) hears the end
+    this.state.onChange((change) => this.#changed(change));
+  }
 
   get status(): MigrationStatus {
-    return this.#status;
+    return this.state.status;
+  }
+
+  /** Why the last migration failed, as the worker threw it (undefined unless it failed). */
+  get error(): Error | undefined {
+    return this.#error;
   }
 
   get isActive(): boolean {
-    return isMigrationRunning(this.#status);
+    return isMigrationRunning(this.state.status);
   }
 
   queryMigrate(blockedReasons: readonly string[] = []): Record<string, unknown> {
     return buildQueryMigrate({
-      status: this.#status,
+      status: this.state.status,
       stats: this.#stats.stats,
       params: this.settings.parameters,
       caps: this.settings.capabilities,
       now: Date.now(),
       blockedReasons,
-      ...(this.#error === undefined ? {} : { errorDesc: this.#error }),
+      ...(this.#error === undefined ? {} : { errorDesc: this.#error.message }),
     }) as Record<string, unknown>;
   }
 
@@ -76,8 +88,15 @@ export class OutgoingMigration {
     this.#stats = createSharedStats();
     this.#error = undefined;
     this.#runstateBefore = undefined;
+    this.#progress = this.vm.ramSize > 0 ? new ProgressTracker({ totalBytes: this.vm.ramSize }) : undefined;
+    this.state.transition(this.state.status, 'setup'); // from none or the last one's end
+    this.log.info('migration started', { uri: uriText, ram: this.vm.ramSize, runstate: this.vm.runstate });
+    this.#spawn(uriText);
+  }
+
+  #spawn(uri: string): void {
     const workerData: OutgoingWorkerData = {
-      uri: uriText,
+      uri,
       machine: this.machine,
       ram: [...this.ram],
       parameters: { ...this.settings.parameters },
@@ -85,23 +104,28 @@ export class OutgoingMigration {
       stats: this.#stats.buffer,
       ...(this.guestDirty ? { dirty: this.guestDirty } : {}),
     };
-    this.#progress = this.vm.ramSize > 0 ? new ProgressTracker({ totalBytes: this.vm.ramSize }) : undefined;
-    this.#setStatus('setup');
-    this.log.info('migration started', { uri: uriText, ram: this.vm.ramSize, runstate: this.vm.runstate });
     const worker = new Worker(new URL('./outgoing-worker.js', import.meta.url), { workerData });
     this.#worker = worker;
-    worker.on('message', (message: FromOutgoingWorker) => this.#onMessage(message));
-    worker.on('error', (err) => this.#finish('failed', `migration worker crashed: ${err.message}`));
+    // a worker whose migration has ended may still be exiting when the next one starts: it no longer counts
+    const current = (): boolean => this.#worker === worker;
+    worker.on('message', (message: FromOutgoingWorker) => {
+      if (current()) this.#onMessage(message);
+    });
+    worker.on('error', (err) => {
+      if (current()) this.#workerGone(new MigrationFailedError('worker', `migration worker crashed: ${err.message}`, { cause: err }));
+    });
     worker.on('exit', () => {
-      if (this.#worker === worker) this.#worker = undefined;
-      if (this.isActive) this.#finish('failed', 'migration worker exited unexpectedly');
+      if (!current()) return;
+      this.#workerGone(new MigrationFailedError('worker', 'migration worker exited unexpectedly'));
+      this.#worker = undefined;
     });
   }
 
-  /** `migrate_cancel`: no-op when nothing runs, as in QEMU. */
+  /** `migrate_cancel`: no-op when nothing runs, as in QEMU. The worker's own report of its end decides. */
   cancel(): void {
-    if (!this.isActive || !this.#worker) return;
-    if (this.#status !== 'cancelling') this.#setStatus('cancelling');
+    const now = this.state.status;
+    if (!this.#worker || !isMigrationRunning(now)) return;
+    if (now !== 'cancelling') this.state.transition(now, 'cancelling');
     this.#worker.postMessage({ type: 'cancel' });
   }
 
@@ -113,9 +137,7 @@ export class OutgoingMigration {
   #onMessage(message: FromOutgoingWorker): void {
     switch (message.type) {
       case 'status':
-        if (message.status !== this.#status && message.status !== 'completed' && message.status !== 'failed' && message.status !== 'cancelled') {
-          if (!(this.#status === 'cancelling' && message.status === 'active')) this.#setStatus(message.status as MigrationStatus);
-        }
+        applyWorkerChange(this.state, message);
         break;
       case 'pass':
         this.events.onPass(message.pass);
@@ -147,7 +169,7 @@ export class OutgoingMigration {
         this.#restoreGuest();
         break;
       case 'done':
-        this.#finish(message.status, message.error);
+        this.#workerDone(message);
         break;
     }
   }
@@ -163,33 +185,35 @@ export class OutgoingMigration {
   /** x-mig-query-progress: the migration's progress, ETA and convergence (undefined before the first sync). */
   queryProgress(): (ProgressReport & { status: MigrationStatus }) | undefined {
     const last = this.#progress?.last;
-    return last ? { status: this.#status, ...last } : undefined;
+    return last ? { status: this.state.status, ...last } : undefined;
   }
 
-  #finish(status: 'completed' | 'failed' | 'cancelled', error?: string): void {
-    if (!this.isActive) return;
+  #workerDone(message: DoneMessage): void {
+    if (message.error !== undefined) this.#error = decodeMigrationError(message.error);
+    if (settleWorkerEnd(this.state, message) || message.to !== 'completed') return;
+    // QEMU's cancel wins over a completion it overlaps: the source resumes; the target has the whole stream
+    this.log.warn('migration cancelled after its stream was complete: the target may start the guest too');
+  }
+
+  #workerGone(err: Error): void {
+    if (!isMigrationRunning(this.state.status)) return;
+    this.#error = err;
+    settleWorkerEnd(this.state);
+  }
+
+  #changed({ to }: StatusChange): void {
+    if (!isTerminalStatus(to)) return;
     this.events.onThrottle?.(0);
-    if (status === 'completed') this.#progress?.complete();
-    if (status === 'completed') {
+    if (to === 'completed') {
+      this.#progress?.complete();
       this.vm.setState('postmigrate');
       const s = this.#stats.stats;
       this.log.info('migration completed', { bytes: s.transferred, ms: s.totalTime, downtimeMs: s.downtime, passes: s.dirtySyncCount });
     } else {
       this.#restoreGuest();
-      if (status === 'failed') {
-        this.#error = error;
-        this.log.error(`migration failed: ${error ?? 'unknown error'}`);
-      } else {
-        this.log.info('migration cancelled');
-      }
+      if (to === 'failed') this.log.error(`migration failed: ${this.#error?.message ?? 'unknown error'}`, errorLogFields(this.#error));
+      else this.log.info('migration cancelled');
     }
-    if (status === 'cancelled' && this.#status !== 'cancelling') this.#setStatus('cancelling');
-    this.#setStatus(status);
     void this.#worker?.terminate();
-  }
-
-  #setStatus(status: MigrationStatus): void {
-    this.#status = status;
-    this.events.onStatus(status);
   }
 }

@@ -1,5 +1,8 @@
 // Messages between the daemon's main thread (QMP, run state) and a migration worker thread (the stream).
-import type { SyncInfo } from '@mig/core';
+// Each side keeps a MigrationStateMachine of the same direction: the worker reports its transitions as
+// {from, to} and the main thread applies them by compare-and-set (see worker-status.ts). Errors travel
+// encoded (@mig/core's WireError) and come back as their classes (errors.ts).
+import type { MigrationStatus, SyncInfo, WireError } from '@mig/core';
 import type { HostMemoryHandle } from '../guest/host-memory.js';
 
 export interface WorkerRamBlock {
@@ -36,18 +39,37 @@ export type ToOutgoingWorker =
   | { type: 'cancel' }
   | { type: 'guest-stopped'; runstate: string };
 
+/** A transition of the worker's machine that has not ended the migration. */
+export interface StatusMessage {
+  type: 'status';
+  from: MigrationStatus;
+  to: MigrationStatus;
+}
+
+/**
+ * The worker is done: its machine's last transition (to completed, failed or cancelled) travels with the
+ * outcome, so the main thread never shows 'failed' without its error.
+ */
+export interface DoneMessage {
+  type: 'done';
+  from: MigrationStatus;
+  to: MigrationStatus;
+  /** Why it failed (or what ended a cancelled one), as thrown in the worker. */
+  error?: WireError;
+}
+
 export type FromOutgoingWorker =
-  | { type: 'status'; status: string }
+  | StatusMessage
   | { type: 'pass'; pass: number }
   | { type: 'throttle'; percent: number }
   | { type: 'sync'; info: SyncInfo }
   | { type: 'stop-guest' }
   | { type: 'resume-guest' }
-  | { type: 'done'; status: 'completed' | 'failed' | 'cancelled'; error?: string };
+  | DoneMessage;
 
 export type FromIncomingWorker =
   | { type: 'listening'; address?: string }
-  | { type: 'status'; status: string }
-  | { type: 'done'; status: 'completed' | 'failed' | 'cancelled'; runstate?: string; error?: string };
+  | StatusMessage
+  | (DoneMessage & { /** The source's run state from globalstate, when the load completed. */ runstate?: string });
 
 export type ToIncomingWorker = { type: 'cancel' };

@@ -1,0 +1,78 @@
+// migrate, migrate-incoming, migrate_cancel, query-migrate and x-mig-query-progress: the checks QEMU 7.2
+// makes before a migration starts (with its error texts), then the migration controllers.
+import type { MigrationStatus, ProgressReport } from '@mig/core';
+import { QmpError, type MigrationProgress, type QmpHandlers } from '@mig/qmp';
+
+export type MigrateHandlers = Pick<
+  QmpHandlers,
+  'migrate' | 'migrate-incoming' | 'migrate_cancel' | 'query-migrate' | 'x-mig-query-progress'
+>;
+
+/** What these commands need: both migrations, the guest's run state, the blockers and `-incoming`. */
+export interface MigrateControl {
+  readonly outgoing: {
+    readonly status: MigrationStatus;
+    start(uri: string): void;
+    cancel(): void;
+    queryMigrate(blockedReasons: readonly string[]): Record<string, unknown>;
+    queryProgress(): (ProgressReport & { status: MigrationStatus }) | undefined;
+  };
+  readonly incoming: {
+    readonly status: MigrationStatus;
+    start(uri: string): Promise<void>;
+    queryMigrate(): Record<string, unknown>;
+  };
+  readonly vm: { readonly runstate: string };
+  /** Throws an error naming the reasons when a migration is blocked. */
+  readonly blockers: { check(): void; list(): string[] };
+  /** `-incoming` on the command line: a URI, 'defer', or undefined when not given. */
+  readonly incomingArg: string | undefined;
+}
+
+/** x-mig-query-progress before the first dirty sync of a migration (or when none ran). */
+function idleProgress(status: MigrationStatus): MigrationProgress {
+  return {
+    status, percent: 0, 'eta-ms': null, remaining: 0, 'remaining-min': 0, threshold: 0,
+    'dirty-rate': 0, bandwidth: 0, 'stalled-syncs': 0, converging: true, pass: 0, throttle: 0, advice: [],
+  };
+}
+
+/** query-migrate: the target's view while it has an incoming migration, else the source's. */
+export function queryMigrate(ctl: MigrateControl): Record<string, unknown> {
+  return ctl.incoming.status !== 'none' ? ctl.incoming.queryMigrate() : ctl.outgoing.queryMigrate(ctl.blockers.list());
+}
+
+export function migrateHandlers(ctl: MigrateControl): MigrateHandlers {
+  return {
+    migrate: (args) => {
+      if (args.blk || args.inc) {
+        throw new QmpError('GenericError', 'Block migration (blk/inc) is not supported by mig yet');
+      }
+      if (args.resume) throw new QmpError('GenericError', 'Postcopy resume is not supported by mig');
+      if (ctl.incoming.status !== 'none' && ctl.vm.runstate === 'inmigrate') {
+        throw new QmpError('GenericError', 'Guest is waiting for an incoming migration');
+      }
+      try {
+        ctl.blockers.check();
+      } catch (err) {
+        throw new QmpError('GenericError', (err as Error).message);
+      }
+      ctl.outgoing.start(args.uri);
+    },
+    'migrate-incoming': async (args) => {
+      if (ctl.incomingArg !== 'defer') {
+        throw new QmpError('GenericError', "'-incoming' was not specified on the command line");
+      }
+      try {
+        await ctl.incoming.start(args.uri);
+      } catch (err) {
+        throw new QmpError('GenericError', (err as Error).message);
+      }
+    },
+    migrate_cancel: () => {
+      ctl.outgoing.cancel();
+    },
+    'query-migrate': () => queryMigrate(ctl) as never,
+    'x-mig-query-progress': () => ctl.outgoing.queryProgress() ?? idleProgress(ctl.outgoing.status),
+  };
+}
