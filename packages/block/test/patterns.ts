@@ -19,7 +19,9 @@ export function prng(seed: number): () => number {
 
 export function randomBytes(rand: () => number, len: number): Buffer {
   const b = Buffer.alloc(len);
-  for (let i = 0; i < len; i++) b[i] = (rand() * 256) | 0;
+  let i = 0;
+  for (; i + 4 <= len; i += 4) b.writeUInt32LE((rand() * 4294967296) >>> 0, i);
+  for (; i < len; i++) b[i] = (rand() * 256) | 0;
   return b;
 }
 

@@ -69,6 +69,7 @@ export interface CheckReport {
   'check-errors'?: number;
   corruptions?: number;
   leaks?: number;
+  'allocated-clusters'?: number;
   'image-end-offset'?: number;
 }
 
