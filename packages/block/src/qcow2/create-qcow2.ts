@@ -50,7 +50,7 @@ export async function createQcow2(path: string, options: CreateQcow2Options = {}
   const l1Size = Math.ceil(size / (clusterSize * (clusterSize / 8)));
   const layout = computeLayout(clusterSize, refcountOrder, l1Size);
   const refcountTableOffset = clusterSize;
-  const l1TableOffset = (1 + layout.tableClusters + layout.blocks) * clusterSize;
+  const l1TableOffset = l1Size === 0 ? 0 : (1 + layout.tableClusters + layout.blocks) * clusterSize;
   const first = encodeFirstCluster(
     {
       version,
@@ -90,7 +90,7 @@ async function probeBacking(path: string, o: CreateQcow2Options): Promise<{ size
 /** Header, refcount table, refcount blocks, L1: enough refcount blocks for themselves and the rest. */
 function computeLayout(clusterSize: number, order: number, l1Size: number): Layout {
   const perBlock = (clusterSize * 8) >> order;
-  const l1Clusters = Math.max(1, Math.ceil((l1Size * 8) / clusterSize));
+  const l1Clusters = Math.ceil((l1Size * 8) / clusterSize); // none for an empty disk, as qemu-img does
   let tableClusters = 1;
   let blocks = 1;
   for (;;) {

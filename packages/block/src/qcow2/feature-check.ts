@@ -37,13 +37,11 @@ function checkGeometry(h: Qcow2Header, image: string): void {
     throw new CorruptImageError(image, `refcount_order ${h.refcountOrder} exceeds ${MAX_REFCOUNT_ORDER}`);
   }
   const clusterSize = 2 ** h.clusterBits;
-  for (const [field, offset] of [
-    ['l1_table_offset', h.l1TableOffset],
-    ['refcount_table_offset', h.refcountTableOffset],
-  ] as const) {
-    if (offset === 0 || offset % clusterSize !== 0) {
-      throw new CorruptImageError(image, `${field} ${offset} is not a non-zero multiple of the cluster size`);
-    }
+  if (h.refcountTableOffset === 0 || h.refcountTableOffset % clusterSize !== 0) {
+    throw new CorruptImageError(image, `refcount_table_offset ${h.refcountTableOffset} is not a non-zero multiple of the cluster size`);
+  }
+  if ((h.l1Size > 0 && h.l1TableOffset === 0) || h.l1TableOffset % clusterSize !== 0) {
+    throw new CorruptImageError(image, `l1_table_offset ${h.l1TableOffset} is not a non-zero multiple of the cluster size`);
   }
   if (h.refcountTableClusters === 0) throw new CorruptImageError(image, 'refcount_table_clusters is 0');
   if (h.backingFileOffset > clusterSize) {
