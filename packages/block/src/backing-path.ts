@@ -9,7 +9,8 @@ const PROTOCOL = /^[A-Za-z][A-Za-z0-9+.-]*:/;
 export function resolveBackingPath(imagePath: string, backingName: string): string {
   if (isAbsolute(backingName)) return backingName;
   if (PROTOCOL.test(backingName)) {
-    throw new DiskImageError(imagePath, `backing file "${backingName}" uses a protocol; only plain files are supported`);
+    const why = `backing file "${backingName}" uses a protocol; only plain files are supported`;
+    throw new DiskImageError(imagePath, why);
   }
   return join(dirname(imagePath), backingName);
 }

@@ -41,8 +41,13 @@ async function openChain(path: string, options: OpenDiskImageOptions, depth: num
     const format = options.format ?? (await detectFormat(fh));
     if (format === 'raw') return await RawImage.open(path, fh, readOnly);
     const cache = options.l2CacheBytes ?? DEFAULT_L2_CACHE_BYTES;
+    const backingOptions = (format: DiskImageFormat | undefined): OpenDiskImageOptions => ({
+      format,
+      readOnly: true,
+      l2CacheBytes: cache,
+    });
     return await openQcow2(path, fh, readOnly, cache, (backingPath, backingFormat) =>
-      openChain(backingPath, { format: backingFormat, readOnly: true, l2CacheBytes: cache }, depth + 1, ` (backing file of ${path})`),
+      openChain(backingPath, backingOptions(backingFormat), depth + 1, ` (backing file of ${path})`),
     );
   } catch (err) {
     await fh.close();

@@ -79,7 +79,8 @@ function refcountOrderFor(path: string, version: 2 | 3, bits: number): number {
 }
 
 async function probeBacking(path: string, o: CreateQcow2Options): Promise<{ size: number; format: DiskImageFormat }> {
-  const backing = await openDiskImage(resolveBackingPath(path, o.backingFile!), { format: o.backingFormat, readOnly: true });
+  const backingPath = resolveBackingPath(path, o.backingFile!);
+  const backing = await openDiskImage(backingPath, { format: o.backingFormat, readOnly: true });
   try {
     return { size: backing.virtualSize, format: backing.format };
   } finally {

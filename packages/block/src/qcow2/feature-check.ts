@@ -31,17 +31,20 @@ export function checkQcow2Supported(h: Qcow2Header, ext: Qcow2Extensions, image:
 
 function checkGeometry(h: Qcow2Header, image: string): void {
   if (h.clusterBits < MIN_CLUSTER_BITS || h.clusterBits > MAX_CLUSTER_BITS) {
-    throw new CorruptImageError(image, `cluster_bits ${h.clusterBits} outside ${MIN_CLUSTER_BITS}..${MAX_CLUSTER_BITS}`);
+    const range = `${MIN_CLUSTER_BITS}..${MAX_CLUSTER_BITS}`;
+    throw new CorruptImageError(image, `cluster_bits ${h.clusterBits} outside ${range}`);
   }
   if (h.refcountOrder > MAX_REFCOUNT_ORDER) {
     throw new CorruptImageError(image, `refcount_order ${h.refcountOrder} exceeds ${MAX_REFCOUNT_ORDER}`);
   }
   const clusterSize = 2 ** h.clusterBits;
+  const notAligned = 'is not a non-zero multiple of the cluster size';
   if (h.refcountTableOffset === 0 || h.refcountTableOffset % clusterSize !== 0) {
-    throw new CorruptImageError(image, `refcount_table_offset ${h.refcountTableOffset} is not a non-zero multiple of the cluster size`);
+    throw new CorruptImageError(image, `refcount_table_offset ${h.refcountTableOffset} ${notAligned}`);
   }
+  // An empty disk (l1_size 0) has no L1 table, and qemu-img writes offset 0 for it.
   if ((h.l1Size > 0 && h.l1TableOffset === 0) || h.l1TableOffset % clusterSize !== 0) {
-    throw new CorruptImageError(image, `l1_table_offset ${h.l1TableOffset} is not a non-zero multiple of the cluster size`);
+    throw new CorruptImageError(image, `l1_table_offset ${h.l1TableOffset} ${notAligned}`);
   }
   if (h.refcountTableClusters === 0) throw new CorruptImageError(image, 'refcount_table_clusters is 0');
   if (h.backingFileOffset > clusterSize) {

@@ -52,7 +52,7 @@ export function sameKindRun(table: Buffer, index: number, max: number, clusterSi
   let n = 1;
   if (kind === KIND_DATA) {
     const host = entryHostOffset(table, index);
-    while (n < max && l2Kind(table, index + n) === KIND_DATA && entryHostOffset(table, index + n) === host + n * clusterSize) n++;
+    while (n < max && l2Kind(table, index + n) === KIND_DATA && follows(table, index + n, host + n * clusterSize)) n++;
   } else if (kind !== KIND_COMPRESSED) {
     while (n < max && l2Kind(table, index + n) === kind) n++;
   }
@@ -64,8 +64,12 @@ export function writableDataRun(table: Buffer, index: number, max: number, clust
   if (!isWritableData(table, index)) return 0;
   const host = entryHostOffset(table, index);
   let n = 1;
-  while (n < max && isWritableData(table, index + n) && entryHostOffset(table, index + n) === host + n * clusterSize) n++;
+  while (n < max && isWritableData(table, index + n) && follows(table, index + n, host + n * clusterSize)) n++;
   return n;
+}
+
+function follows(table: Buffer, index: number, expectedHost: number): boolean {
+  return entryHostOffset(table, index) === expectedHost;
 }
 
 /** A standard data entry (also the L1 entry format): host offset with the refcount-is-one flag. */
@@ -86,7 +90,13 @@ export function clearEntry(table: Buffer, index: number): void {
 }
 
 /** Checks every non-compressed entry of a freshly read L2 table: reserved bits, alignment, range. */
-export function validateL2Table(table: Buffer, clusterSize: number, version: number, image: string, where: string): void {
+export function validateL2Table(
+  table: Buffer,
+  clusterSize: number,
+  version: number,
+  image: string,
+  where: string,
+): void {
   const misaligned = (clusterSize - 1) & LO_OFFSET_MASK;
   for (let i = 0; i < table.length / 8; i++) {
     const hi = table.readUInt32BE(i * 8);

@@ -6,7 +6,12 @@ import type { DiskImage, DiskImageFormat } from '../disk-image.js';
 import { readAt, writeAt } from '../file-io.js';
 import { ClusterMap } from './cluster-map.js';
 import { checkBackingFormat, checkQcow2Supported } from './feature-check.js';
-import { HEADER_AUTOCLEAR_FEATURES, HEADER_REFCOUNT_TABLE_OFFSET, MAX_CLUSTER_BITS, MIN_CLUSTER_BITS } from './format.js';
+import {
+  HEADER_AUTOCLEAR_FEATURES,
+  HEADER_REFCOUNT_TABLE_OFFSET,
+  MAX_CLUSTER_BITS,
+  MIN_CLUSTER_BITS,
+} from './format.js';
 import { qcow2Geometry } from './geometry.js';
 import { backingFileName, parseExtensions } from './header-extensions.js';
 import { parseQcow2Header } from './header.js';
@@ -33,22 +38,25 @@ export async function openQcow2(
   const geom = qcow2Geometry(header.clusterBits);
   const map = await ClusterMap.load(fh, path, geom, header, l2CacheBytes);
   const backingFormat = ext.backingFormat === undefined ? undefined : checkBackingFormat(ext.backingFormat, path);
-  const backing = backingFile === undefined ? undefined : await openBacking(resolveBackingPath(path, backingFile), backingFormat);
+  const backing =
+    backingFile === undefined ? undefined : await openBacking(resolveBackingPath(path, backingFile), backingFormat);
   try {
-    const image = new Qcow2Image({ path, fh, header, geom, map, backing, backingFile, readOnly });
-    if (readOnly) return image;
-    const refcounts = await Refcounts.load(fh, path, geom, header, (offset, clusters) =>
-      writeRefcountTableLocation(fh, offset, clusters),
-    );
-    // Unknown autoclear features (e.g. bitmaps) must be cleared before an implementation that does not
-    // maintain them writes to the image.
-    if (header.autoclearFeatures !== 0n) await writeAt(fh, new Uint8Array(8), 0, 8, HEADER_AUTOCLEAR_FEATURES);
-    const { version, size: virtualSize } = header;
-    const readBelow = image.readBelow.bind(image);
-    image.attachWriter(
-      new Qcow2Writer({ path, fh, geom, version, virtualSize, map, refcounts, hasBacking: backing !== undefined, readBelow }),
-    );
-    return image;
+    let makeWriter: ((image: Qcow2Image) => Qcow2Writer) | undefined;
+    if (!readOnly) {
+      const refcounts = await Refcounts.load(fh, path, geom, header, (offset, clusters) =>
+        writeRefcountTableLocation(fh, offset, clusters),
+      );
+      // Unknown autoclear features (e.g. bitmaps) must be cleared before an implementation that does not
+      // maintain them writes to the image.
+      if (header.autoclearFeatures !== 0n) await writeAt(fh, new Uint8Array(8), 0, 8, HEADER_AUTOCLEAR_FEATURES);
+      const { version, size: virtualSize } = header;
+      const hasBacking = backing !== undefined;
+      makeWriter = (image) => {
+        const readBelow = image.readBelow.bind(image);
+        return new Qcow2Writer({ path, fh, geom, version, virtualSize, map, refcounts, hasBacking, readBelow });
+      };
+    }
+    return new Qcow2Image({ path, fh, header, geom, map, backing, backingFile, readOnly, makeWriter });
   } catch (err) {
     await backing?.close();
     throw err;

@@ -9,7 +9,15 @@ import { checkBufferRange, checkDiskRange, checkWritable } from '../io-range.js'
 import { ClusterMap } from './cluster-map.js';
 import type { Qcow2Geometry } from './geometry.js';
 import type { Qcow2Header } from './header.js';
-import { KIND_COMPRESSED, KIND_DATA, KIND_UNALLOCATED, KIND_ZERO, entryHostOffset, l2Kind, sameKindRun } from './l2-entry.js';
+import {
+  KIND_COMPRESSED,
+  KIND_DATA,
+  KIND_UNALLOCATED,
+  KIND_ZERO,
+  entryHostOffset,
+  l2Kind,
+  sameKindRun,
+} from './l2-entry.js';
 import type { Qcow2Writer } from './qcow2-writer.js';
 
 export interface Qcow2Parts {
@@ -21,8 +29,11 @@ export interface Qcow2Parts {
   backing: DiskImage | undefined;
   backingFile: string | undefined;
   readOnly: boolean;
+  /** For writable images: builds the writer (which reads below this image for COW). */
+  makeWriter: ((image: Qcow2Image) => Qcow2Writer) | undefined;
 }
 
+/** A qcow2 image; made by openDiskImage. */
 export class Qcow2Image implements DiskImage {
   readonly format = 'qcow2' as const;
   readonly path: string;
@@ -36,7 +47,7 @@ export class Qcow2Image implements DiskImage {
   private readonly fh: FileHandle;
   private readonly geom: Qcow2Geometry;
   private readonly map: ClusterMap;
-  private writer: Qcow2Writer | undefined;
+  private readonly writer: Qcow2Writer | undefined;
   private closed = false;
 
   constructor(parts: Qcow2Parts) {
@@ -50,11 +61,7 @@ export class Qcow2Image implements DiskImage {
     this.geom = parts.geom;
     this.clusterSize = parts.geom.clusterSize;
     this.map = parts.map;
-  }
-
-  /** Set once by the opener for writable images. */
-  attachWriter(writer: Qcow2Writer): void {
-    this.writer = writer;
+    this.writer = parts.makeWriter?.(this);
   }
 
   async read(offset: number, buf: Uint8Array, bufOffset: number, len: number): Promise<void> {

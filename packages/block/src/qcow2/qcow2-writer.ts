@@ -27,6 +27,18 @@ import type { Refcounts } from './refcounts.js';
 /** Reads what lies below the image (backing or zeros) into buf; used to fill partial-cluster COW. */
 export type ReadBelow = (offset: number, buf: Uint8Array, bufOffset: number, len: number) => Promise<void>;
 
+/** Fresh host clusters [host, host + count * cs) for guest clusters index.. of one L2 table. */
+interface FreshRun {
+  table: Buffer;
+  index: number;
+  count: number;
+  /** Guest offset of the run's first cluster. */
+  guestBase: number;
+  /** Where the caller's data starts in the first cluster. */
+  inCluster: number;
+  host: number;
+}
+
 export interface Qcow2WriterParts {
   path: string;
   fh: FileHandle;
@@ -113,7 +125,7 @@ export class Qcow2Writer {
     if (count === 0) return 0;
     const n = Math.min(max, count * this.cs - inCluster);
     const host = await this.allocate(count);
-    await this.writeFresh(table, index, count, offset - inCluster, inCluster, buf, bufOffset, n, host);
+    await this.writeFresh({ table, index, count, guestBase: offset - inCluster, inCluster, host }, buf, bufOffset, n);
     this.freed.length = 0;
     for (let k = 0; k < count; k++) {
       if (l2Kind(table, index + k) === KIND_ZERO && entryHostOffset(table, index + k) !== 0) {
@@ -131,39 +143,29 @@ export class Qcow2Writer {
     let n = 0;
     for (; n < max; n++) {
       const kind = l2Kind(table, index + n);
-      if (kind === KIND_COMPRESSED) {
-        throw new UnsupportedFeatureError(this.p.path, 'compressed clusters', `guest offset ${hex(offset + n * this.cs)}`);
-      }
+      const at = `guest offset ${hex(offset + n * this.cs)}`;
+      if (kind === KIND_COMPRESSED) throw new UnsupportedFeatureError(this.p.path, 'compressed clusters', at);
       if (kind !== KIND_DATA) continue;
       if (entryCopied(table, index + n)) break;
-      throw new UnsupportedFeatureError(this.p.path, 'writing a shared cluster', `refcount > 1 at guest offset ${hex(offset)}`);
+      throw new UnsupportedFeatureError(this.p.path, 'writing a shared cluster', `refcount > 1 at ${at}`);
     }
     return n;
   }
 
   /**
-   * Writes n bytes of caller data starting `inCluster` into `count` fresh host clusters at `host`. Whole
-   * clusters come straight from the caller's buffer; a partial head or tail cluster is built in scratch
-   * from what reads below it (backing or zeros) plus the caller's bytes.
+   * Writes n bytes of caller data into the run's fresh host clusters. Whole clusters come straight from
+   * the caller's buffer; a partial head or tail cluster is built in scratch from what reads below it
+   * (backing or zeros) plus the caller's bytes.
    */
-  private async writeFresh(
-    table: Buffer,
-    index: number,
-    count: number,
-    guestBase: number,
-    inCluster: number,
-    buf: Uint8Array,
-    bufOffset: number,
-    n: number,
-    host: number,
-  ): Promise<void> {
-    const cs = this.cs;
+  private async writeFresh(run: FreshRun, buf: Uint8Array, bufOffset: number, n: number): Promise<void> {
+    const { cs } = this;
+    const { count, inCluster, host } = run;
     const tailPartial = (inCluster + n) % cs !== 0;
     let done = 0;
     let firstWhole = 0;
     if (inCluster !== 0 || (count === 1 && tailPartial)) {
       done = Math.min(n, cs - inCluster);
-      await this.writeCow(this.scratchBuf(0), table, index, guestBase, inCluster, buf, bufOffset, done, host);
+      await this.writeCow(this.scratchBuf(0), run, 0, inCluster, buf.subarray(bufOffset, bufOffset + done));
       firstWhole = 1;
     }
     const wholeEnd = tailPartial ? count - 1 : count;
@@ -173,9 +175,19 @@ export class Qcow2Writer {
       done += bytes;
     }
     if (tailPartial && count - 1 >= firstWhole) {
-      const k = count - 1;
-      await this.writeCow(this.scratchBuf(1), table, index + k, guestBase + k * cs, 0, buf, bufOffset + done, n - done, host + k * cs);
+      await this.writeCow(this.scratchBuf(1), run, count - 1, 0, buf.subarray(bufOffset + done, bufOffset + n));
     }
+  }
+
+  /** Cluster k of the run: fill scratch from below (zeros for a zero cluster), overlay data at `at`, write. */
+  private async writeCow(scratch: Buffer, run: FreshRun, k: number, at: number, data: Uint8Array): Promise<void> {
+    if (l2Kind(run.table, run.index + k) === KIND_UNALLOCATED) {
+      await this.p.readBelow(run.guestBase + k * this.cs, scratch, 0, this.cs);
+    } else {
+      scratch.fill(0);
+    }
+    scratch.set(data, at);
+    await writeAt(this.p.fh, scratch, 0, this.cs, run.host + k * this.cs);
   }
 
   /**
@@ -229,13 +241,16 @@ export class Qcow2Writer {
     try {
       if (!this.p.hasBacking && this.p.map.l2Offset(l1Index) === 0) return; // already reads as zeros
       const table = await this.p.map.tableForWrite(l1Index, this.allocate);
+      // Refuse before changing anything, so the cached table never differs from the file.
+      for (let i = index; i < index + count; i++) {
+        if (l2Kind(table, i) !== KIND_COMPRESSED) continue;
+        const at = `guest offset ${hex(offset + (i - index) * this.cs)}`;
+        throw new UnsupportedFeatureError(this.p.path, 'compressed clusters', at);
+      }
       this.freed.length = 0;
       for (let i = index; i < index + count; i++) {
-        const kind = l2Kind(table, i);
-        if (kind === KIND_COMPRESSED) {
-          throw new UnsupportedFeatureError(this.p.path, 'compressed clusters', `guest offset ${hex(offset)}`);
-        }
-        if (kind !== KIND_UNALLOCATED && entryHostOffset(table, i) !== 0) this.freed.push(entryHostOffset(table, i));
+        const host = l2Kind(table, i) === KIND_UNALLOCATED ? 0 : entryHostOffset(table, i);
+        if (host !== 0) this.freed.push(host);
         if (this.p.hasBacking) setZeroEntry(table, i);
         else clearEntry(table, i);
       }
@@ -257,24 +272,6 @@ export class Qcow2Writer {
       i += n;
     }
     f.length = 0;
-  }
-
-  /** One partial cluster: fill scratch from below (zeros for a zero cluster), overlay the data, write it. */
-  private async writeCow(
-    scratch: Buffer,
-    table: Buffer,
-    index: number,
-    guestCluster: number,
-    at: number,
-    buf: Uint8Array,
-    bufOffset: number,
-    len: number,
-    host: number,
-  ): Promise<void> {
-    if (l2Kind(table, index) === KIND_UNALLOCATED) await this.p.readBelow(guestCluster, scratch, 0, this.cs);
-    else scratch.fill(0);
-    scratch.set(buf.subarray(bufOffset, bufOffset + len), at);
-    await writeAt(this.p.fh, scratch, 0, this.cs, host);
   }
 
   private scratchBuf(which: 0 | 1): Buffer {

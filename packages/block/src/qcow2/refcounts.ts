@@ -93,7 +93,8 @@ export class Refcounts {
       for (let i = c - base; i < stop - base; i++) {
         const now = getRefcount(block, i, this.order) + delta;
         if (now < 0 || now > maxRefcount(this.order) || (delta > 0 && now !== delta)) {
-          throw new CorruptImageError(this.image, `refcount of cluster ${base + i} would become ${now} (delta ${delta})`);
+          const what = `refcount of cluster ${base + i} would become ${now} (delta ${delta})`;
+          throw new CorruptImageError(this.image, what);
         }
         setRefcount(block, i, this.order, now);
       }

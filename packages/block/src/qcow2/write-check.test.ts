@@ -32,11 +32,11 @@ const CASES: Case[] = [
   { name: 'v2 64k', version: 2, clusterSize: 65536, backing: 'none' },
   { name: 'v2 64k over raw', version: 2, clusterSize: 65536, backing: 'raw' },
   { name: 'v3 4k over qcow2, many L2 tables', version: 3, clusterSize: 4096, backing: 'qcow2' },
-  { name: 'v2 4k, tiny L2 cache', version: 2, clusterSize: 4096, backing: 'raw', l2CacheBytes: 1 },
+  { name: 'v2 4k, tiny L2 cache', version: 2, clusterSize: 4096, backing: 'raw', l2CacheBytes: 1, size: 24 << 20 },
   { name: 'v3 2M over raw', version: 3, clusterSize: 2 << 20, backing: 'raw', ops: { maxLength: 5 << 20 } },
   { name: 'v3 512 bytes, refcount table grows', version: 3, clusterSize: 512, backing: 'raw', size: 12 << 20 },
   { name: 'v3 512 bytes 64-bit refcounts', version: 3, clusterSize: 512, backing: 'none', refcountBits: 64 },
-  { name: 'v3 512 bytes 1-bit refcounts', version: 3, clusterSize: 512, backing: 'raw', refcountBits: 1 },
+  { name: 'v3 512 bytes 1-bit refcounts, tiny L2 cache', version: 3, clusterSize: 512, backing: 'raw', refcountBits: 1, l2CacheBytes: 1 },
 ];
 
 describe.skipIf(!requireQemuUtils())('qcow2 images we write, judged by qemu-img', () => {
