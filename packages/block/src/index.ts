@@ -1,4 +1,10 @@
-// @mig/block: block migration (the `block` section, bulk and dirty phases, incremental, zero blocks) is the
-// subject of a later issue. Until then this package is an empty placeholder in the workspace layout, and
-// mig-daemon answers `migrate` with blk/inc by saying block migration is not supported yet.
-export {};
+// @mig/block: disk images for block migration (raw and qcow2: read, write, zeroes, allocation status).
+// The block migration stream itself (bulk and dirty phases) comes later.
+export type { AllocationExtent, DiskImage, DiskImageFormat } from './disk-image.js';
+export { DISK_IMAGE_FORMATS } from './disk-image.js';
+export { CorruptImageError, DiskImageError, UnsupportedFeatureError } from './disk-image-error.js';
+export { MAX_BACKING_DEPTH, detectFormat, openDiskImage, type OpenDiskImageOptions } from './open-disk-image.js';
+export { resolveBackingPath } from './backing-path.js';
+export { RawImage } from './raw-image.js';
+export { Qcow2Image } from './qcow2/qcow2-image.js';
+export { createQcow2, type CreateQcow2Options } from './qcow2/create-qcow2.js';
