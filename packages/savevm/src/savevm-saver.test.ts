@@ -105,4 +105,23 @@ describe('SavevmSaver', () => {
     saver.complete('running');
     expect(() => saver.iterate(10)).toThrow(/after complete/);
   });
+
+  it('stops the walk at a section waiting for its I/O, writes no PART for it, and says when it is ready', async () => {
+    const { first, second, saver } = twoCounters(4, 4);
+    let release!: () => void;
+    let gate: Promise<void> | undefined = new Promise<void>((r) => (release = r));
+    first.whenReady = () => gate;
+    saver.setup();
+    saver.drainOutput();
+    expect(saver.iterate(1000)).toBe(0);
+    expect(saver.drainOutput()).toEqual([]);
+    const ready = saver.whenReady();
+    expect(ready).toBe(gate);
+    release();
+    await ready;
+    gate = undefined;
+    expect(saver.iterate(1000)).toBeGreaterThan(0);
+    expect(saver.whenReady()).toBeUndefined();
+    expect([first.next, second.next]).toEqual([4, 4]);
+  });
 });

@@ -40,6 +40,8 @@ export class SavevmSaver implements MigrationSaver {
   private readonly sections: readonly SaveSection[];
   /** The active iterative sections, in stream order (fixed at setup). */
   private iterative: IterativeSaveSection[];
+  /** The section the last iterate() stopped at because it waits for its own I/O. */
+  private waitingFor: Promise<void> | undefined;
   private phase: Phase = 'new';
 
   constructor(options: SavevmSaverOptions) {
@@ -90,16 +92,20 @@ export class SavevmSaver implements MigrationSaver {
   /**
    * One iteration within `maxBytes` (QEMU's qemu_savevm_state_iterate): the sections in order, each with
    * something pending gets a SECTION_PART with what is left of the budget; a section that stops at the
-   * budget ends the walk, so a section is finished before the next gets bandwidth. Returns the bytes written.
+   * budget ends the walk, so a section is finished before the next gets bandwidth; so does one that waits for
+   * its own I/O (whenReady() tells when to come back). Returns the bytes written.
    */
   iterate(maxBytes: number): number {
     this.requireActive('iterate');
     const w = this.writer;
     const start = w.bytesWritten;
+    this.waitingFor = undefined;
     for (const s of this.iterative) {
       const used = w.bytesWritten - start;
       if (used > 0 && used >= maxBytes) break;
       if (s.pending(0) === 0) continue;
+      this.waitingFor = s.whenReady?.();
+      if (this.waitingFor !== undefined) break;
       writeSectionShortHeader(w, SectionType.PART, s.sectionId);
       const done = s.iterate(w, Math.max(1, maxBytes - used));
       writeSectionFooter(w, s.sectionId);
@@ -132,6 +138,11 @@ export class SavevmSaver implements MigrationSaver {
     writeEof(w);
     writeVmdesc(w, vmdescJson(this.pageSize, devices));
     this.phase = 'completed';
+  }
+
+  /** When the last iterate() stopped at a section waiting for its I/O: resolves once it can write. */
+  whenReady(): Promise<void> | undefined {
+    return this.waitingFor;
   }
 
   drainOutput(): Uint8Array[] {

@@ -12,6 +12,8 @@ export class CancelWatch {
   #sinkShut = false;
   #listening = false;
   readonly #offState: () => void;
+  #wake: (() => void) | undefined;
+  #woken: Promise<void> | undefined;
 
   constructor(
     private readonly state: MigrationStateMachine,
@@ -19,7 +21,10 @@ export class CancelWatch {
     private readonly signal?: AbortSignal,
   ) {
     this.#offState = state.onChange(({ to }) => {
-      if (to === 'cancelling') this.shutSink();
+      if (to === 'cancelling') {
+        this.shutSink();
+        this.#wake?.();
+      }
     });
     if (!signal) return;
     if (signal.aborted) this.#onAbort();
@@ -37,6 +42,13 @@ export class CancelWatch {
   /** Unwinds the loop (CancelRequested) when a cancel was asked for. */
   check(): void {
     if (this.requested) throw new CancelRequested();
+  }
+
+  /** Resolves once a cancel is asked for (to end a wait that nothing else would end). */
+  whenRequested(): Promise<void> {
+    if (this.requested) return Promise.resolve();
+    this.#woken ??= new Promise<void>((resolve) => (this.#wake = resolve));
+    return this.#woken;
   }
 
   /** Destroys the sink with MigrationCancelledError, once. */
@@ -57,5 +69,6 @@ export class CancelWatch {
     const s = this.state.status;
     if (s === 'setup' || s === 'active') this.state.transition(s, 'cancelling'); // the state listener shuts the sink
     else this.shutSink();
+    this.#wake?.();
   };
 }

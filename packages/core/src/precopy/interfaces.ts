@@ -23,6 +23,12 @@ export interface MigrationSaver {
   drainOutput(): Uint8Array[];         // chunks produced since the last call; not written again before recycleOutput says so
   /** Optional: the stream's first `flushedBytes` bytes have left the process, so their chunks may be reused. */
   recycleOutput?(flushedBytes: number): void;
+  /**
+   * Optional: when iterate() wrote nothing although bytes are pending (a section waits for its own I/O, e.g.
+   * disk reads in flight), a promise that resolves once it can write again, or rejects with why it cannot;
+   * undefined when it can write now.
+   */
+  whenReady?(): Promise<void> | undefined;
 }
 
 /** One dirty sync's figures, for progress and convergence reports. */

@@ -3,6 +3,7 @@ import { isSyncDue } from './dirty-sync.js';
 import { guardStep } from './failure.js';
 import { RateLimiter } from './rate-limiter.js';
 import type { PrecopyRun } from './run-context.js';
+import { waitForSaver } from './saver-ready.js';
 import { syncDirty } from './sync-step.js';
 
 /**
@@ -28,7 +29,9 @@ export async function iteratePhase(run: PrecopyRun): Promise<void> {
     }
     const pending = pendingNow(run);
     if (switchoverDue(run, pending)) return;
-    limiter.count(await sendBatch(run, pending, limiter.budget(run.maxBatch)));
+    const sent = await sendBatch(run, pending, limiter.budget(run.maxBatch));
+    limiter.count(sent);
+    if (sent === 0 && pending > 0) await waitForSaver(run, 'iterate');
   }
 }
 

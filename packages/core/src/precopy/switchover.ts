@@ -3,6 +3,7 @@ import { CancelRequested, guardStep, raiseFailure } from './failure.js';
 import type { PrecopyResult } from './options.js';
 import { moveState } from './outcome.js';
 import type { PrecopyRun } from './run-context.js';
+import { waitForSaver } from './saver-ready.js';
 import { syncDirty } from './sync-step.js';
 
 /**
@@ -33,9 +34,14 @@ async function sendRest(run: PrecopyRun): Promise<void> {
   while (left > 0) {
     run.cancel.check();
     guardStep('complete', 'completion', () => run.saver.iterate(run.maxBatch));
-    await run.output.flush();
+    const sent = await run.output.flush();
     const after = run.saver.pendingBytes(run.meter.thresholdBytes);
-    if (after >= left) break; // the saver made no progress: complete() sends whatever it still holds
+    if (after >= left) {
+      // no progress: a saver waiting for its own I/O gets it; otherwise complete() sends whatever it still holds
+      if (sent > 0 || run.saver.whenReady?.() === undefined) break;
+      await waitForSaver(run, 'complete');
+      continue;
+    }
     left = after;
     run.recorder.remaining(left);
   }

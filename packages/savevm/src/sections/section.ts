@@ -28,6 +28,13 @@ export interface IterativeSaveSection extends SectionIdentity {
   iterate(out: StreamWriter, budget: number): boolean;
   /** The body of its SECTION_END, with the guest stopped: everything still due. */
   complete(out: StreamWriter): void;
+  /**
+   * A section whose records wait for its own I/O (disk reads): undefined when it can write now, else a
+   * promise that resolves when it can (or rejects with why it cannot). The walk stops at a section that is
+   * not ready, as qemu_savevm_state_iterate stops at one that did not finish its stage. Starting that I/O
+   * is the section's business (here or in iterate).
+   */
+  whenReady?(): Promise<void> | undefined;
   /** Its VMDESCRIPTION entry, if it has a vmstate description (ram and block have none). */
   vmdesc?(): VmdescDevice | undefined;
 }
@@ -90,4 +97,11 @@ export interface LoadSection {
   parse(b: Uint8Array, p: number, end: number, context: LoadContext): number;
   /** At EOF: throws (context.error) when the stream left this section incomplete. */
   finish?(context: LoadContext): void;
+  /**
+   * A section that defers work (disk writes): undefined while it may take more records, else a promise that
+   * resolves when it may again (its bounded buffers have room) or rejects with why it failed.
+   */
+  backpressure?(): Promise<void> | undefined;
+  /** After the stream's end: resolves once every deferred write is done and durable, or rejects. */
+  flush?(): Promise<void>;
 }

@@ -200,4 +200,60 @@ describe('StreamReader (framing over registered sections)', () => {
   it('refuses duplicate handlers', () => {
     expect(() => new StreamReader({ machine: 'none', sections: [new TimerLoadSection(), new TimerLoadSection()] })).toThrow(/registered twice/);
   });
+
+  it('holds the caller back while a section defers work, and surfaces a deferred failure as a StreamError', async () => {
+    class DeferringCounter extends CounterLoadSection {
+      writes: Array<() => void> = [];
+      failWith: Error | undefined;
+      override parse(b: Uint8Array, p: number, end: number, context: LoadContext): number {
+        const n = super.parse(b, p, end, context);
+        if (n === COUNTER_ITEM_BYTES) this.writes.push(() => {});
+        return n;
+      }
+      backpressure(): Promise<void> | undefined {
+        if (this.writes.length < 4) return undefined;
+        return new Promise<void>((resolve, reject) => setImmediate(() => {
+          this.writes.length = 0;
+          if (this.failWith) reject(this.failWith);
+          else resolve();
+        }));
+      }
+      async flush(): Promise<void> {
+        if (this.failWith) throw this.failWith;
+        this.writes.length = 0;
+      }
+    }
+    const ok = new DeferringCounter();
+    const reader = new StreamReader({ machine: 'none', sections: [new TimerLoadSection(), ok, new GlobalStateLoadSection()] });
+    let waited = 0;
+    for (let p = 0; p < stream.length; p += 16) {
+      reader.push(stream.subarray(p, p + 16));
+      const wait = reader.backpressure();
+      if (wait) {
+        waited++;
+        await wait;
+      }
+      expect(ok.writes.length).toBeLessThanOrEqual(4);
+    }
+    reader.end();
+    await reader.flush();
+    expect(waited).toBeGreaterThan(0);
+    expect(ok.values).toEqual(values);
+
+    const bad = new DeferringCounter();
+    bad.failWith = new Error('write of d0 at 0x100000 failed: ENOSPC');
+    const failing = new StreamReader({ machine: 'none', sections: [new TimerLoadSection(), bad, new GlobalStateLoadSection()] });
+    let err: unknown;
+    try {
+      for (let p = 0; p < stream.length; p += 16) {
+        failing.push(stream.subarray(p, p + 16));
+        await failing.backpressure();
+      }
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(StreamError);
+    expect((err as StreamError).message).toMatch(/write of d0 at 0x100000 failed: ENOSPC/);
+    expect(() => failing.push(new Uint8Array(1))).toThrow(err as Error);
+  });
 });

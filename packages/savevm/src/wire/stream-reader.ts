@@ -77,6 +77,8 @@ export class StreamReader implements LoadContext {
   private current: StreamSection | undefined;
   private currentId = 0;
   private readonly streamSections = new Map<number, StreamSection>();
+  /** The handlers that got a section of this stream, once each, in stream order. */
+  private readonly handlersSeen: LoadSection[] = [];
   private failure: StreamError | undefined;
 
   constructor(options: StreamReaderOptions) {
@@ -113,6 +115,40 @@ export class StreamReader implements LoadContext {
   /** LoadContext: a StreamError at the record being parsed. */
   error(message: string, cause?: unknown): StreamError {
     return new StreamError(this.consumed, this.record, message, cause === undefined ? undefined : { cause });
+  }
+
+  /**
+   * Undefined while every section may take more records; else a promise that resolves when they may (a
+   * section deferring disk writes has room again) or rejects with the StreamError of a write that failed.
+   * The caller awaits it between pushes, which bounds what the sections hold.
+   */
+  backpressure(): Promise<void> | undefined {
+    if (this.failure) return Promise.reject(this.failure);
+    let waits: Promise<void>[] | undefined;
+    for (const s of this.handlersSeen) {
+      const p = s.backpressure?.();
+      if (p) (waits ??= []).push(p);
+    }
+    if (waits === undefined) return undefined;
+    return Promise.all(waits).then(() => undefined, (e: unknown) => this.failAsync(e));
+  }
+
+  /** After end(): waits for every section's deferred work (disk writes) to be done; a failure is a StreamError. */
+  async flush(): Promise<void> {
+    if (this.failure) throw this.failure;
+    try {
+      for (const s of this.handlersSeen) await s.flush?.();
+    } catch (e) {
+      this.failAsync(e);
+    }
+  }
+
+  /** A deferred failure of a section: the reader is failed from now on. */
+  private failAsync(e: unknown): never {
+    const err = e instanceof StreamError ? e : new StreamError(this.consumed, this.record, e instanceof Error ? e.message : String(e), { cause: e });
+    this.failure ??= err;
+    this.state = State.Failed;
+    throw this.failure;
   }
 
   push(chunk: Uint8Array): void {
@@ -300,6 +336,7 @@ export class StreamReader implements LoadContext {
     if (this.streamSections.has(sectionId)) throw this.error(`section id ${sectionId} ('${idstr}') is started a second time`);
     const section: StreamSection = { handler, idstr, versionId, open: !full };
     this.streamSections.set(sectionId, section);
+    if (!this.handlersSeen.includes(handler)) this.handlersSeen.push(handler);
     if (full) this.observer.onSectionFull?.(sectionId, idstr, instanceId, versionId);
     else this.observer.onSectionStart?.(sectionId, idstr, instanceId, versionId);
     this.beginBody(sectionId, section, full ? 'full' : 'start');
@@ -351,7 +388,7 @@ export class StreamReader implements LoadContext {
     for (const [id, s] of this.streamSections) {
       if (s.open) throw this.error(`EOF before SECTION_END of section ${id} '${s.idstr}'`);
     }
-    for (const s of new Set([...this.streamSections.values()].map((x) => x.handler))) s.finish?.(this);
+    for (const s of this.handlersSeen) s.finish?.(this);
   }
 
   private parseAfterEof(b: Uint8Array, p: number, end: number): number {
