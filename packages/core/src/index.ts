@@ -8,3 +8,4 @@ export * from './stats.js';
 export * from './precopy.js';
 export * from './progress.js';
 export * from './wire-error.js';
+export * from './dirty-bitmap.js';

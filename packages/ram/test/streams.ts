@@ -21,7 +21,7 @@ import {
   type LoadSection,
   type SaveSection,
 } from '@mig/savevm';
-import type { DirtyBitmap } from '../src/memory/dirty-bitmap.js';
+import type { DirtyBitmap } from '@mig/core';
 import type { GuestRam } from '../src/memory/guest-ram.js';
 import { RamLoader, type XbzrlePageHandler } from '../src/stream/ram-loader.js';
 import { RamSaveSection } from '../src/stream/ram-save-section.js';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { CounterLoadSection, CounterSaveSection, StreamError, StreamReader, type FramingObserver } from '@mig/savevm';
 import { concat, fillMixed, MachineNoneLoader, machineNoneSaver, prng, recorder, sha256 } from '../../test/streams.js';
-import { DirtyBitmap } from '../memory/dirty-bitmap.js';
+import { DirtyBitmap } from '@mig/core';
 import { GuestRam } from '../memory/guest-ram.js';
 import { isZeroPage } from '../memory/zero-page.js';
 import { createRamBlock } from '../memory/ram-block.js';

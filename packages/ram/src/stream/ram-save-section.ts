@@ -1,6 +1,6 @@
 import type { IterativeSaveSection, StreamWriter } from '@mig/savevm';
-import type { DirtyBitmap as DirtyBitmapType } from '../memory/dirty-bitmap.js';
-import { DirtyBitmap } from '../memory/dirty-bitmap.js';
+import type { DirtyBitmap as DirtyBitmapType } from '@mig/core';
+import { DirtyBitmap } from '@mig/core';
 import { PAGE_SIZE } from '../memory/constants.js';
 import type { GuestRam } from '../memory/guest-ram.js';
 import { isZeroPage } from '../memory/zero-page.js';

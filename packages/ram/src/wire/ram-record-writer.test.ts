@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { GuestRam } from '../memory/guest-ram.js';
 import { createRamBlock } from '../memory/ram-block.js';
-import { DirtyBitmap } from '../memory/dirty-bitmap.js';
+import { DirtyBitmap } from '@mig/core';
 import { concat, hex, machineNoneSaver, RecordWriter } from '../../test/streams.js';
 
 /** First 0x60 bytes of docs/qemu-samples/ram64-prelaunch (QEMU 7.2, -machine none -m 64M -S). */

@@ -98,3 +98,16 @@ describe('DirtyBitmap', () => {
     expect(popcount32(0x80000001 | 0)).toBe(2);
   });
 });
+
+describe('DirtyBitmap with another unit (1 MiB disk chunks)', () => {
+  it('marks the chunks a byte range touches', () => {
+    const chunk = 1 << 20;
+    const b = new DirtyBitmap(4, undefined, 0, chunk); // a disk of 3 MiB + 64 KiB: four chunks
+    b.markRange(chunk - 1, 2); // the last byte of chunk 0 and the first of chunk 1
+    b.markRange(3 * chunk + 4096, 512);
+    expect(pagesOf(b)).toEqual([0, 1, 3]);
+    expect(() => b.markRange(4 * chunk, 1)).toThrow(RangeError);
+    expect(() => new DirtyBitmap(4, undefined, 0, 0)).toThrow(/bad unit/);
+    expect(DirtyBitmap.createShared(2, chunk).unitBytes).toBe(chunk);
+  });
+});

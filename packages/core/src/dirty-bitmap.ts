@@ -1,21 +1,28 @@
-import { PAGE_SIZE } from './constants.js';
+/** The unit of a RAM dirty bitmap: one x86 target page. */
+const PAGE_SIZE = 4096;
 
 /**
- * One bit per 4 KiB page over an Int32Array. The array may live on a SharedArrayBuffer: then every
+ * One bit per unit — a 4 KiB page of RAM by default, a 1 MiB chunk of a disk for block migration — over an
+ * Int32Array. The array may live on a SharedArrayBuffer: then every
  * mutation goes through Atomics, so another thread may set bits (`Atomics.or`) while this one harvests
  * them. A bitmap on a plain ArrayBuffer uses ordinary loads and stores.
  */
 export class DirtyBitmap {
+  /** Units (pages, chunks) covered. */
   readonly pages: number;
   readonly words: Int32Array;
   readonly shared: boolean;
+  /** Bytes per bit, for markRange: 4096 (a page) unless given. */
+  readonly unitBytes: number;
 
   /**
    * @param pages number of pages covered.
    * @param buffer optional backing store (e.g. a SharedArrayBuffer another thread also maps);
    *   at least `DirtyBitmap.byteLengthFor(pages)` bytes. Defaults to a new zeroed ArrayBuffer.
    */
-  constructor(pages: number, buffer?: ArrayBufferLike, byteOffset = 0) {
+  constructor(pages: number, buffer?: ArrayBufferLike, byteOffset = 0, unitBytes = PAGE_SIZE) {
+    if (!Number.isSafeInteger(unitBytes) || unitBytes <= 0) throw new RangeError(`dirty bitmap: bad unit of ${unitBytes} bytes`);
+    this.unitBytes = unitBytes;
     if (!Number.isSafeInteger(pages) || pages < 0) throw new RangeError(`dirty bitmap: bad page count ${pages}`);
     const nwords = (pages + 31) >>> 5;
     const backing = buffer ?? new ArrayBuffer(nwords * 4);
@@ -28,8 +35,8 @@ export class DirtyBitmap {
   }
 
   /** A bitmap over a new SharedArrayBuffer. */
-  static createShared(pages: number): DirtyBitmap {
-    return new DirtyBitmap(pages, new SharedArrayBuffer(DirtyBitmap.byteLengthFor(pages)));
+  static createShared(pages: number, unitBytes = PAGE_SIZE): DirtyBitmap {
+    return new DirtyBitmap(pages, new SharedArrayBuffer(DirtyBitmap.byteLengthFor(pages)), 0, unitBytes);
   }
 
   static byteLengthFor(pages: number): number {
@@ -78,10 +85,10 @@ export class DirtyBitmap {
   /** Marks the pages touched by the byte range [byteOffset, byteOffset + len). */
   markRange(byteOffset: number, len: number): void {
     if (len <= 0) return;
-    if (byteOffset < 0 || byteOffset + len > this.pages * PAGE_SIZE) {
+    if (byteOffset < 0 || byteOffset + len > this.pages * this.unitBytes) {
       throw new RangeError(`byte range ${byteOffset}+${len} outside bitmap of ${this.pages} pages`);
     }
-    this.setWordRange(Math.floor(byteOffset / PAGE_SIZE), Math.floor((byteOffset + len - 1) / PAGE_SIZE) + 1);
+    this.setWordRange(Math.floor(byteOffset / this.unitBytes), Math.floor((byteOffset + len - 1) / this.unitBytes) + 1);
   }
 
   /** Sets pages [first, end). */
