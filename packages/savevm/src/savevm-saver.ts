@@ -40,7 +40,7 @@ export class SavevmSaver implements MigrationSaver {
   private readonly sections: readonly SaveSection[];
   /** The active iterative sections, in stream order (fixed at setup). */
   private iterative: IterativeSaveSection[];
-  /** The section the last iterate() stopped at because it waits for its own I/O. */
+  /** When the last iterate() wrote nothing: what the first section waiting for its own I/O waits for. */
   private waitingFor: Promise<void> | undefined;
   private phase: Phase = 'new';
 
@@ -92,25 +92,30 @@ export class SavevmSaver implements MigrationSaver {
   /**
    * One iteration within `maxBytes` (QEMU's qemu_savevm_state_iterate): the sections in order, each with
    * something pending gets a SECTION_PART with what is left of the budget; a section that stops at the
-   * budget ends the walk, so a section is finished before the next gets bandwidth; so does one that waits for
-   * its own I/O (whenReady() tells when to come back). Returns the bytes written.
+   * budget ends the walk, so a section is finished before the next gets bandwidth. A section waiting for its
+   * own I/O (disk reads in flight) is passed over this time, so the link carries the next one meanwhile; when
+   * nothing could be written at all, whenReady() tells when to come back. Returns the bytes written.
    */
   iterate(maxBytes: number): number {
     this.requireActive('iterate');
     const w = this.writer;
     const start = w.bytesWritten;
-    this.waitingFor = undefined;
+    let waiting: Promise<void> | undefined;
     for (const s of this.iterative) {
       const used = w.bytesWritten - start;
       if (used > 0 && used >= maxBytes) break;
       if (s.pending(0) === 0) continue;
-      this.waitingFor = s.whenReady?.();
-      if (this.waitingFor !== undefined) break;
+      const notReady = s.whenReady?.();
+      if (notReady !== undefined) {
+        waiting ??= notReady;
+        continue;
+      }
       writeSectionShortHeader(w, SectionType.PART, s.sectionId);
       const done = s.iterate(w, Math.max(1, maxBytes - used));
       writeSectionFooter(w, s.sectionId);
       if (!done) break;
     }
+    this.waitingFor = w.bytesWritten === start ? waiting : undefined;
     return w.bytesWritten - start;
   }
 
