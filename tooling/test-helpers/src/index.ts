@@ -3,15 +3,33 @@ export { repoRoot, migDaemonPath } from './paths.js';
 export { cleanupAll, cleanupVms, onCleanup, liveProcessCount } from './cleanup.js';
 export { sha256File, tmpDir, freePort } from './files.js';
 export { PAGE_SIZE, fillRamFile, type FillOptions, type FillResult } from './fill.js';
+export { BLOCK_CHUNK, SECTOR_SIZE, createRawDisk, type RawDiskOptions, type RawDiskResult } from './disk.js';
+export {
+  QEMU_IMG,
+  QemuImgError,
+  createBlankDisk,
+  createQcow2Overlay,
+  qemuImgCheck,
+  qemuImgInfo,
+  sha256Disk,
+  type DiskFormat,
+  type OverlayOptions,
+  type QemuImgCheckResult,
+  type QemuImgInfo,
+} from './qemu-img.js';
+export { HmpQemuIoError, hmpQemuIo } from './hmp.js';
+export { prepareBlockSource, prepareBlockTarget } from './block-prep.js';
 export {
   TERMINAL_MIGRATION_STATUSES,
   MigrationWaitError,
   VmStartError,
+  driveArg,
   launchVm,
   vmArgv,
+  type DriveSpec,
   type LaunchOptions,
   type QueryMigrateReply,
   type Vm,
   type VmKind,
 } from './vm.js';
-export { startMigration, type MigrateOptions } from './migrate.js';
+export { QEMU_BLOCK_SOURCE_DOWNTIME_LIMIT_MS, startMigration, type MigrateOptions } from './migrate.js';

@@ -6,7 +6,7 @@ import { sha256File, tmpDir } from './files.js';
 import { fillRamFile } from './fill.js';
 import { startMigration } from './migrate.js';
 import { QEMU_SKIP_MESSAGE, requireQemu } from './qemu.js';
-import { VmStartError, launchVm, vmArgv } from './vm.js';
+import { VmStartError, driveArg, launchVm, vmArgv } from './vm.js';
 
 describe('vmArgv', () => {
   it('builds the QEMU-shaped argv', () => {
@@ -20,6 +20,34 @@ describe('vmArgv', () => {
     ]);
     expect(vmArgv({ kind: 'qemu', ramMiB: 8, backendId: 'b1' }, '/q')).toContain('memory-backend-ram,id=b1,size=8M');
     expect(() => vmArgv({ kind: 'qemu', ramMiB: 0 }, '/q')).toThrow(/ramMiB/);
+  });
+
+  it('puts each drive as -drive if=none after the common arguments and before extraArgs', () => {
+    const argv = vmArgv(
+      {
+        kind: 'qemu', ramMiB: 4, plainRam: true, extraArgs: ['-S'],
+        drives: [
+          { id: 'd0', file: '/t/a.raw', format: 'raw' },
+          { id: 'd1', file: '/t/b.qcow2', format: 'qcow2', readOnly: true },
+        ],
+      },
+      '/q',
+    );
+    expect(argv.slice(-5)).toEqual([
+      '-drive', 'if=none,id=d0,file=/t/a.raw,format=raw',
+      '-drive', 'if=none,id=d1,file=/t/b.qcow2,format=qcow2,readonly=on',
+      '-S',
+    ]);
+    expect(vmArgv({ kind: 'qemu', ramMiB: 4 }, '/q')).not.toContain('-drive');
+  });
+
+  it('doubles commas in drive paths and rejects ids and formats QEMU would not take', () => {
+    expect(driveArg({ id: 'd0', file: '/t/a,b.raw', format: 'raw' })).toBe('if=none,id=d0,file=/t/a,,b.raw,format=raw');
+    expect(() => driveArg({ id: '0d', file: '/f', format: 'raw' })).toThrow(/drive id must start with a letter.*'0d'/);
+    expect(() => driveArg({ id: 'd,0', file: '/f', format: 'raw' })).toThrow(/drive id/);
+    expect(() => driveArg({ id: 'x'.repeat(256), file: '/f', format: 'raw' })).toThrow(/at most 255/);
+    expect(() => driveArg({ id: 'd0', file: '/f', format: 'vmdk' as 'raw' })).toThrow(/drive d0: format must be raw or qcow2, got 'vmdk'/);
+    expect(() => driveArg({ id: 'd0', file: '', format: 'raw' })).toThrow(/drive d0: file is empty/);
   });
 });
 

@@ -12,6 +12,15 @@ import { QEMU_BINARY } from './qemu.js';
 
 export type VmKind = 'qemu' | 'mig';
 
+/** One `-drive if=none` backend: QEMU names its BlockBackend (and the block stream's device) after `id`. */
+export interface DriveSpec {
+  id: string;
+  file: string;
+  format: 'raw' | 'qcow2';
+  /** `readonly=on`: QEMU's block migration skips such drives on the source. */
+  readOnly?: boolean;
+}
+
 export interface LaunchOptions {
   kind: VmKind;
   /** Guest RAM size in MiB (`-m`). */
@@ -26,7 +35,9 @@ export interface LaunchOptions {
   paused?: boolean;
   /** Plain `-m` without a memory backend: QEMU names the RAMBlock `ram` (ramFile and backendId are ignored). */
   plainRam?: boolean;
-  /** Appended verbatim after the common arguments. */
+  /** Disks, each as `-drive if=none,id=ID,file=F,format=FMT[,readonly=on]` after the common arguments. */
+  drives?: readonly DriveSpec[];
+  /** Appended verbatim after the common arguments (and the drives). */
   extraArgs?: string[];
   /** `-name`. */
   name?: string;
@@ -43,6 +54,8 @@ export interface QueryMigrateReply {
   'total-time'?: number;
   downtime?: number;
   ram?: Record<string, number>;
+  /** Present while a block migration runs (QEMU drops it once the block state is cleaned up). */
+  disk?: { transferred: number; remaining: number; total: number };
   [key: string]: unknown;
 }
 
@@ -56,8 +69,12 @@ export interface Vm {
   readonly dir: string;
   readonly qmpPath: string;
   readonly ramBytes: number;
+  /** The drives it was launched with. */
+  readonly drives: readonly DriveSpec[];
   /** Everything the process wrote to stderr so far. */
   readonly stderr: string;
+  /** Everything it wrote to stdout so far (QEMU prints a block-migration target's progress there). */
+  readonly stdout: string;
   /** Resolves when the process has exited. */
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   /** SIGKILL and wait for exit. */
@@ -109,8 +126,23 @@ export function vmArgv(opts: LaunchOptions, qmpPath: string): string[] {
   if (opts.name !== undefined) argv.push('-name', opts.name);
   if (opts.paused === true) argv.push('-S');
   if (opts.incoming !== undefined) argv.push('-incoming', opts.incoming);
+  for (const d of opts.drives ?? []) argv.push('-drive', driveArg(d));
   if (opts.extraArgs !== undefined) argv.push(...opts.extraArgs);
   return argv;
+}
+
+// QEMU's id rule; at most 255 because the block stream carries the name after a one-byte length.
+const DRIVE_ID = /^[A-Za-z][A-Za-z0-9_.-]{0,254}$/;
+
+/** `if=none,id=ID,file=F,format=FMT[,readonly=on]`; a comma in the path is doubled, as QEMU's option syntax wants. */
+export function driveArg(d: DriveSpec): string {
+  if (!DRIVE_ID.test(d.id)) {
+    throw new RangeError(`launchVm: drive id must start with a letter and hold only letters, digits, '-', '_', '.' (at most 255), got '${d.id}'`);
+  }
+  if (d.format !== 'raw' && d.format !== 'qcow2') throw new RangeError(`launchVm: drive ${d.id}: format must be raw or qcow2, got '${String(d.format)}'`);
+  if (d.file === '') throw new RangeError(`launchVm: drive ${d.id}: file is empty`);
+  const ro = d.readOnly === true ? ',readonly=on' : '';
+  return `if=none,id=${d.id},file=${d.file.replaceAll(',', ',,')},format=${d.format}${ro}`;
 }
 
 const STDERR_CAP = 1 << 20;
@@ -133,7 +165,11 @@ export async function launchVm(opts: LaunchOptions): Promise<Vm> {
   proc.stderr?.on('data', (s: string) => {
     if (stderr.length < STDERR_CAP) stderr += s;
   });
-  proc.stdout?.resume();
+  let stdout = '';
+  proc.stdout?.setEncoding('utf8');
+  proc.stdout?.on('data', (s: string) => {
+    if (stdout.length < STDERR_CAP) stdout += s;
+  });
   let exitInfo: { code: number | null; signal: NodeJS.Signals | null } | undefined;
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
     proc.once('exit', (code, signal) => {
@@ -176,8 +212,12 @@ export async function launchVm(opts: LaunchOptions): Promise<Vm> {
     dir,
     qmpPath,
     ramBytes,
+    drives: [...(opts.drives ?? [])],
     get stderr() {
       return stderr;
+    },
+    get stdout() {
+      return stdout;
     },
     exited,
     async kill() {
