@@ -149,6 +149,7 @@ export class Daemon {
       vm: this.vm,
       blockers: this.blockers,
       incomingArg: this.config.incoming,
+      settings: this.settings,
     };
     return {
       ...versionHandlers(),

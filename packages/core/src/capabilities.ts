@@ -12,7 +12,7 @@ export type MigrationCapability = (typeof MIGRATION_CAPABILITIES)[number];
 
 /** The capabilities mig implements; the others may be set to false but not enabled. */
 export const SUPPORTED_CAPABILITIES: readonly MigrationCapability[] = [
-  'xbzrle', 'auto-converge', 'zero-blocks', 'events', 'rdma-pin-all',
+  'xbzrle', 'auto-converge', 'zero-blocks', 'events', 'rdma-pin-all', 'block',
 ];
 
 export type MigrationCapabilities = Record<MigrationCapability, boolean>;

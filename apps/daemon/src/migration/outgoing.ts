@@ -203,6 +203,7 @@ export class OutgoingMigration {
 
   #changed({ to }: StatusChange): void {
     if (!isTerminalStatus(to)) return;
+    this.settings.migrationEnded();
     this.events.onThrottle?.(0);
     if (to === 'completed') {
       this.#progress?.complete();

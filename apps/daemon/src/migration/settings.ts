@@ -29,6 +29,8 @@ function asQmpError(fn: () => void): void {
 export class MigrationSettings {
   parameters: MigrationParameters = defaultParameters();
   capabilities: MigrationCapabilities = defaultCapabilities();
+  /** `migrate blk/inc` turned block migration on for one migration (QEMU's must_remove_block_options). */
+  #blockForOneMigration = false;
 
   constructor(private readonly guestRamBytes: number) {}
 
@@ -68,6 +70,27 @@ export class MigrationSettings {
     asQmpError(() => {
       this.parameters = legacySetCacheSize(this.parameters, bytes, { guestRamBytes: this.guestRamBytes });
     });
+  }
+
+  /**
+   * `migrate` with `blk` / `inc` (QEMU 7.2's migrate_prepare): capability `block`, and with `inc` parameter
+   * `block-incremental`, for this migration only; refused when either is set already.
+   */
+  enableBlockForMigration(incremental: boolean): void {
+    if (this.capability('block') || this.parameters['block-incremental']) {
+      throw new QmpError('GenericError', 'Command options are incompatible with current migration capabilities');
+    }
+    this.capabilities = { ...this.capabilities, block: true };
+    if (incremental) this.parameters = { ...this.parameters, 'block-incremental': true };
+    this.#blockForOneMigration = true;
+  }
+
+  /** The migration ended (block_cleanup_parameters): what blk/inc turned on goes off; what the user set stays. */
+  migrationEnded(): void {
+    if (!this.#blockForOneMigration) return;
+    this.#blockForOneMigration = false;
+    this.capabilities = { ...this.capabilities, block: false };
+    this.parameters = { ...this.parameters, 'block-incremental': false };
   }
 
   queryParameters(): MigrationParameters {

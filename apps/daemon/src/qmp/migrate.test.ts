@@ -1,5 +1,7 @@
 import type { MigrationStatus } from '@mig/core';
+import { QmpError } from '@mig/qmp';
 import { describe, expect, it, vi } from 'vitest';
+import { MigrationSettings } from '../migration/settings.js';
 import { migrateHandlers, type MigrateControl } from './migrate.js';
 import { call, qmpErrorOf } from '../../test/qmp-call.js';
 
@@ -28,6 +30,7 @@ function control(over: { incomingStatus?: MigrationStatus; runstate?: string; bl
       list: () => blocked,
     },
     incomingArg: over.incomingArg,
+    settings: new MigrationSettings(0),
   };
   return { ctl, outgoing, incoming, h: migrateHandlers(ctl) };
 }
@@ -41,8 +44,6 @@ describe('migrate handlers', () => {
 
   it("migrate refuses what mig cannot do, a waiting target, and a blocked guest, in QEMU's words", async () => {
     const { h, outgoing } = control();
-    expect(await qmpErrorOf(() => call(h.migrate, { uri: 'unix:x', blk: true }))).toBe('GenericError: Block migration (blk/inc) is not supported by mig yet');
-    expect(await qmpErrorOf(() => call(h.migrate, { uri: 'unix:x', inc: true }))).toBe('GenericError: Block migration (blk/inc) is not supported by mig yet');
     expect(await qmpErrorOf(() => call(h.migrate, { uri: 'unix:x', resume: true }))).toBe('GenericError: Postcopy resume is not supported by mig');
     const target = control({ incomingStatus: 'setup', runstate: 'inmigrate' });
     expect(await qmpErrorOf(() => call(target.h.migrate, { uri: 'unix:x' }))).toBe('GenericError: Guest is waiting for an incoming migration');
@@ -53,6 +54,28 @@ describe('migrate handlers', () => {
     const loaded = control({ incomingStatus: 'completed', runstate: 'running' });
     call(loaded.h.migrate, { uri: 'unix:x' });
     expect(loaded.outgoing.start).toHaveBeenCalledOnce();
+  });
+
+  it('blk / inc turn capability block (and block-incremental) on for this migration, refused when already set', async () => {
+    const { h, ctl, outgoing } = control();
+    const settings = ctl.settings as MigrationSettings;
+    call(h.migrate, { uri: 'unix:x', inc: true });
+    expect(outgoing.start).toHaveBeenCalledOnce();
+    expect([settings.capability('block'), settings.parameters['block-incremental']]).toEqual([true, true]);
+    settings.migrationEnded();
+    expect([settings.capability('block'), settings.parameters['block-incremental']]).toEqual([false, false]);
+    settings.setCapabilities([{ capability: 'block', state: true }], 'none');
+    expect(await qmpErrorOf(() => call(h.migrate, { uri: 'unix:x', blk: true }))).toBe('GenericError: Command options are incompatible with current migration capabilities');
+    call(h.migrate, { uri: 'unix:x' });
+    settings.migrationEnded(); // set by the user: stays on
+    expect(settings.capability('block')).toBe(true);
+    // a start that throws undoes what blk set
+    const failing = control();
+    failing.outgoing.start.mockImplementation(() => {
+      throw new QmpError('GenericError', 'bad uri');
+    });
+    expect(await qmpErrorOf(() => call(failing.h.migrate, { uri: 'nope', blk: true }))).toMatch(/bad uri/);
+    expect((failing.ctl.settings as MigrationSettings).capability('block')).toBe(false);
   });
 
   it("migrate-incoming needs '-incoming defer' and turns the controller's error into a QMP error", async () => {

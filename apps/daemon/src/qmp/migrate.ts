@@ -27,6 +27,8 @@ export interface MigrateControl {
   readonly blockers: { check(): void; list(): string[] };
   /** `-incoming` on the command line: a URI, 'defer', or undefined when not given. */
   readonly incomingArg: string | undefined;
+  /** blk/inc turn block migration on for one migration, as QEMU's migrate_prepare does. */
+  readonly settings: { enableBlockForMigration(incremental: boolean): void; migrationEnded(): void };
 }
 
 /** x-mig-query-progress before the first dirty sync of a migration (or when none ran). */
@@ -45,9 +47,6 @@ export function queryMigrate(ctl: MigrateControl): Record<string, unknown> {
 export function migrateHandlers(ctl: MigrateControl): MigrateHandlers {
   return {
     migrate: (args) => {
-      if (args.blk || args.inc) {
-        throw new QmpError('GenericError', 'Block migration (blk/inc) is not supported by mig yet');
-      }
       if (args.resume) throw new QmpError('GenericError', 'Postcopy resume is not supported by mig');
       if (ctl.incoming.status !== 'none' && ctl.vm.runstate === 'inmigrate') {
         throw new QmpError('GenericError', 'Guest is waiting for an incoming migration');
@@ -57,7 +56,16 @@ export function migrateHandlers(ctl: MigrateControl): MigrateHandlers {
       } catch (err) {
         throw new QmpError('GenericError', (err as Error).message);
       }
-      ctl.outgoing.start(args.uri);
+      if (ctl.outgoing.status === 'setup' || ctl.outgoing.status === 'active' || ctl.outgoing.status === 'cancelling') {
+        throw new QmpError('GenericError', "There's a migration process in progress");
+      }
+      if (args.blk || args.inc) ctl.settings.enableBlockForMigration(args.inc === true);
+      try {
+        ctl.outgoing.start(args.uri);
+      } catch (err) {
+        ctl.settings.migrationEnded();
+        throw err;
+      }
     },
     'migrate-incoming': async (args) => {
       if (ctl.incomingArg !== 'defer') {
