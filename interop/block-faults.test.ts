@@ -1,0 +1,126 @@
+// Block migration when things go wrong, and what zero-blocks saves: a migrate_cancel and a killed target,
+// each in the bulk phase and in the dirty phase, leave the source image exactly as the guest wrote it (the
+// migration never writes it) and the source guest running; the target never runs. A zero-blocks stream
+// carries ZERO_BLOCK records and is smaller by about the zero share of the disk.
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { BlockSectionReader } from '@mig/block';
+import { GlobalStateLoadSection, StreamReader, TimerLoadSection } from '@mig/savevm';
+import { RamSectionReader } from '@mig/ram';
+import {
+  cleanupAll, cleanupVms, createBlankDisk, createRawDisk, hmpQemuIo, launchVm, QEMU_SKIP_MESSAGE, requireQemu, sha256File,
+  startMigration, tmpDir, type Vm,
+} from '@mig/test-helpers';
+import { createHash } from 'node:crypto';
+import { migrateDisks, MiB } from './block-harness.js';
+
+const hasQemu = requireQemu();
+
+/** Counts the block records of a stream file (a `-machine none -m 16M` source: RAM block `mem0`). */
+async function blockRecords(file: string, ramBytes: number, drives: { name: string; size: number }[]) {
+  const counts = { chunks: 0, zero: 0, progress: 0 };
+  const reader = new StreamReader({
+    machine: 'none',
+    sections: [
+      new TimerLoadSection(),
+      new BlockSectionReader(drives.map((d) => ({ ...d, readOnly: false })), {
+        onChunk: (_d, _o, _l, buf) => (buf === null ? counts.zero++ : counts.chunks++),
+        onProgress: () => counts.progress++,
+      }),
+      new RamSectionReader([{ idstr: 'mem0', usedLength: ramBytes }], {}),
+      new GlobalStateLoadSection(),
+    ],
+  });
+  reader.push(await readFile(file));
+  reader.end();
+  return counts;
+}
+
+describe.skipIf(!hasQemu)(`block migration faults and zero-blocks${hasQemu ? '' : ` (${QEMU_SKIP_MESSAGE})`}`, () => {
+  afterEach(cleanupVms);
+  afterAll(cleanupAll);
+
+  it('a zero-blocks stream carries ZERO_BLOCK records and shrinks by about the zero share', async () => {
+    const disk = { id: 'd0', sizeBytes: 64 * MiB, zeroFraction: 0.5 };
+    const plain = await migrateDisks({ src: 'mig', dst: 'mig', mode: 'blk', disks: [disk], transport: 'file', seed: 51 });
+    const zero = await migrateDisks({ src: 'mig', dst: 'mig', mode: 'blk', zeroBlocks: true, disks: [disk], transport: 'file', seed: 51 });
+    for (const o of [plain, zero]) {
+      expect(o.dstReply.status).toBe('completed');
+      for (const [a, b] of Object.values(o.disks)) expect(b).toBe(a);
+    }
+    const drives = [{ name: 'd0', size: disk.sizeBytes }];
+    const p = await blockRecords(plain.streamFile!, 16 * MiB, drives);
+    const z = await blockRecords(zero.streamFile!, 16 * MiB, drives);
+    expect(p.zero).toBe(0);
+    expect(z.zero).toBe(32); // half of the 64 chunks
+    expect(z.chunks).toBe(64);
+    const size = async (f: string) => (await readFile(f)).length;
+    const [ps, zs] = [await size(plain.streamFile!), await size(zero.streamFile!)];
+    const ramPart = 16 * MiB * 0.6; // the RAM is the same in both
+    expect((zs - ramPart) / (ps - ramPart)).toBeGreaterThan(0.45);
+    expect((zs - ramPart) / (ps - ramPart)).toBeLessThan(0.55);
+  });
+
+  /**
+   * A mig source with one 96 MiB random disk migrating at 24 MiB/s to a mig target, while the test writes the
+   * source disk with qemu-io; `fault` strikes once `phase` is reached. The writes are replayed on a copy of the
+   * original image: the source image must equal it.
+   */
+  async function faultCase(phase: 'bulk' | 'dirty', fault: 'cancel' | 'kill-target') {
+    const dir = await tmpDir(`mig-block-fault-${phase}-${fault}-`);
+    const size = 96 * MiB;
+    const srcDisk = join(dir, 'src.raw');
+    await createRawDisk(srcDisk, size, { seed: 60 });
+    const model = await readFile(srcDisk);
+    const dstDisk = join(dir, 'dst.raw');
+    await createBlankDisk(dstDisk, size, 'raw');
+    const src = await launchVm({ kind: 'mig', ramMiB: 16, drives: [{ id: 'd0', file: srcDisk, format: 'raw' }], dir: await tmpDir('src-') });
+    const dst = await launchVm({ kind: 'mig', ramMiB: 16, drives: [{ id: 'd0', file: dstDisk, format: 'raw' }], incoming: 'defer', dir: await tmpDir('dst-') });
+    const sock = join(dir, 'mig.sock');
+    await dst.qmp.execute('migrate-incoming', { uri: `unix:${sock}` });
+    // a 1 ms downtime limit: no switchover while the guest keeps writing, so the dirty phase lasts
+    await startMigration(src, `unix:${sock}`, { blk: true, maxBandwidth: phase === 'bulk' ? 24 * MiB : 512 * MiB, downtimeLimitMs: 1 });
+    let n = 0;
+    const write = async (v: Vm) => {
+      const off = ((n * 7919) % (size / 65536)) * 65536;
+      const fill = 1 + (n % 250);
+      await hmpQemuIo(v, 'd0', `write -P 0x${fill.toString(16)} ${off} 65536`);
+      model.fill(fill, off, off + 65536);
+      n++;
+    };
+    // the dirty phase: the bulk is through, the guest keeps writing so the migration cannot converge
+    const reached = async (): Promise<boolean> => {
+      const r = (await src.qmp.execute('query-migrate')) as { status: string; disk?: { transferred: number; total: number } };
+      if (r.status !== 'active' || !r.disk) return false;
+      return phase === 'bulk' ? r.disk.transferred > 8 * MiB : r.disk.transferred > r.disk.total;
+    };
+    for (let i = 0; i < 2000 && !(await reached()); i++) await write(src);
+    expect(await reached()).toBe(true);
+    await write(src);
+    if (fault === 'cancel') await src.qmp.execute('migrate_cancel');
+    else await dst.kill();
+    const srcReply = await src.waitForMigration(['cancelled', 'failed', 'completed'], 60_000);
+    expect(srcReply.status).toBe(fault === 'cancel' ? 'cancelled' : 'failed');
+    expect(await src.runState()).toBe('running');
+    await write(src); // the source guest goes on writing its disk
+    if (fault === 'cancel') {
+      const dstReply = await dst.waitForMigration(['failed', 'completed', 'cancelled'], 60_000);
+      expect(dstReply.status).toBe('failed');
+      expect(await dst.runState()).toBe('inmigrate');
+    }
+    await src.quit();
+    expect(await sha256File(srcDisk)).toBe(createHash('sha256').update(model).digest('hex'));
+    return n;
+  }
+
+  for (const phase of ['bulk', 'dirty'] as const) {
+    for (const fault of ['cancel', 'kill-target'] as const) {
+      it(`${fault} in the ${phase} phase: the source image is as the guest wrote it, the guest runs, the target never does`, async () => {
+        expect(await faultCase(phase, fault)).toBeGreaterThan(1);
+        await sleep(10);
+      });
+    }
+  }
+});
