@@ -1,9 +1,20 @@
 // mig-daemon's entry point: QEMU's command-line shape in, a running source or target out.
+import v8 from 'node:v8';
 import { parseDaemonArgs } from './cli/args.js';
 import { Daemon } from './daemon.js';
 import { createLogger } from './log.js';
 
+/**
+ * The heap the migration workers start with. A stream worker takes one socket buffer per read (16k of 64 KiB
+ * per GiB). With V8's small initial old-generation limit, once a worker has loaded its modules (zod among
+ * them) that external memory sets off a mark-compact every ~20 MiB; with room to start with, scavenges free
+ * the buffers. Measured on a 1 GiB target: ~50 major GCs and +40 % load time without it, none with it. The
+ * flag applies to isolates made after it is set: the workers.
+ */
+export const WORKER_INITIAL_OLD_SPACE_MB = 64;
+
 export async function main(argv: readonly string[]): Promise<void> {
+  v8.setFlagsFromString(`--initial-old-space-size=${WORKER_INITIAL_OLD_SPACE_MB}`);
   const log = createLogger('mig-daemon');
   let daemon: Daemon;
   try {
