@@ -24,6 +24,7 @@ const REQUIRED: Record<string, Record<string, unknown>> = {
   'migrate-set-cache-size': { value: 64 << 20 },
   // mig's own x- commands (QEMU has none of them: only mig-daemon is asked)
   'x-mig-workload': { action: 'stop' },
+  'x-mig-disk-workload': { drive: 'd0', action: 'stop' },
   'x-mig-write': { address: 0, data: 'AA==' },
 };
 
@@ -90,6 +91,13 @@ const BAD: Record<string, BadCall[]> = {
     { args: { action: 5 }, names: 'action' },
     { args: {}, names: 'action' },
     { args: { action: 'set', 'dirty-rate': 'fast' }, names: 'dirty-rate' },
+  ],
+  'x-mig-disk-workload': [
+    { args: { action: 'stop' }, names: 'drive' },
+    { args: { drive: 'd0' }, names: 'action' },
+    { args: { drive: 5, action: 'stop' }, names: 'drive' },
+    { args: { drive: 'd0', action: 'start', rate: '1M' }, names: 'rate' },
+    { args: { drive: 'd0', action: 'start', pattern: 'loud' }, names: 'pattern' },
   ],
   'x-mig-write': [
     { args: { address: 'zero', data: 'AA==' }, names: 'address' },

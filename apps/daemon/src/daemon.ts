@@ -5,6 +5,9 @@ import { Blockers } from '@mig/core';
 import { DirtyBitmap, PAGE_SIZE } from '@mig/ram';
 import { QmpServer, type QmpHandlers, type QmpListener } from '@mig/qmp';
 import type { DaemonConfig } from './cli/args.js';
+import { Drives } from './block/drives.js';
+import { completeDiskWorkload } from './guest/disk-workload-config.js';
+import { DiskWorkloads } from './guest/disk-workloads.js';
 import { setUpGuestRam } from './guest/memory-setup.js';
 import { Vm } from './guest/vm.js';
 import { Workload } from './guest/workload.js';
@@ -14,7 +17,10 @@ import { IncomingMigration } from './migration/incoming.js';
 import { OutgoingMigration } from './migration/outgoing.js';
 import { MigrationSettings } from './migration/settings.js';
 import type { WorkerRamBlock } from './migration/protocol.js';
+import { blockHandlers } from './qmp/block.js';
+import { diskWorkloadHandlers } from './qmp/disk-workload.js';
 import { hmpHandlers } from './qmp/hmp.js';
+import { qemuIoMonitorCommand } from './qmp/hmp-qemu-io.js';
 import { memoryHandlers } from './qmp/memory.js';
 import { migrateHandlers, queryMigrate, type MigrateControl } from './qmp/migrate.js';
 import { runStateHandlers } from './qmp/run-state.js';
@@ -34,6 +40,13 @@ export class Daemon {
   readonly dirty: DirtyBitmap[];
   /** The guest's workload (writes guest RAM from its own thread while the guest runs and it is started). */
   readonly workload: Workload;
+  /**
+   * The -drive images, opened once here in the main thread by start(). Guest writes (qemu-io, the disk
+   * workloads) go through them; a migration worker reaches them through a DriveHost (block/drive-host.ts).
+   */
+  readonly drives: Drives;
+  /** Guest writes to the drives, one workload per drive, while the guest runs (main thread). */
+  readonly diskWorkloads: DiskWorkloads;
   #listeners: QmpListener[] = [];
 
   constructor(
@@ -59,6 +72,8 @@ export class Daemon {
       this.workload.configure(completeWorkload(config.workload, this.vm.ramSize));
       this.workload.start();
     }
+    this.drives = new Drives(() => this.vm.runstate);
+    this.diskWorkloads = new DiskWorkloads(this.drives);
     this.outgoing = new OutgoingMigration(this.vm, config.machine, workerRam, this.settings, log, {
       onPass: (pass) => {
         if (this.settings.capability('events')) this.qmp.emit('MIGRATION_PASS', { pass });
@@ -85,11 +100,26 @@ export class Daemon {
     this.vm.on('STOP', () => this.workload.setGuestRunning(false));
     this.vm.on('RESUME', () => this.workload.setGuestRunning(true));
     this.workload.setGuestRunning(this.vm.running);
+    this.vm.on('STOP', () => this.diskWorkloads.setGuestRunning(false));
+    this.vm.on('RESUME', () => this.diskWorkloads.setGuestRunning(true));
+    this.diskWorkloads.setGuestRunning(this.vm.running);
     this.vm.on('STOP', () => this.qmp.emit('STOP'));
     this.vm.on('RESUME', () => this.qmp.emit('RESUME'));
   }
 
   async start(): Promise<void> {
+    // as QEMU: the drives are opened before anything listens; a drive that cannot be opened fails the start
+    await this.drives.open(this.config.drives, (warning) => process.stderr.write(`${warning}\n`));
+    for (const option of this.config.diskWorkloads) {
+      const { drive, ...settings } = option;
+      try {
+        const workload = this.diskWorkloads.of(drive);
+        workload.configure(completeDiskWorkload(settings, workload.drive.size));
+        workload.start();
+      } catch (err) {
+        throw new Error(`-disk-workload drive=${drive}: ${(err as Error).message}`, { cause: err });
+      }
+    }
     await this.#populateRam();
     // As QEMU: the incoming listener is up before QMP answers, so a harness that sees QMP can migrate at once.
     if (this.config.incoming !== undefined && this.config.incoming !== 'defer') {
@@ -99,6 +129,7 @@ export class Daemon {
     this.log.info('ready', {
       runstate: this.vm.runstate,
       ram: this.vm.ram.map((b) => `${b.idstr}:${b.memory.size}`).join(','),
+      drives: this.drives.list.map((d) => `${d.id}:${d.image.format}:${d.size}${d.readOnly ? ':ro' : ''}`).join(','),
       qmp: this.#listeners.map((l) => (l.endpoint.kind === 'unix' ? `unix:${l.endpoint.path}` : `tcp:${l.endpoint.host}:${l.endpoint.port}`)).join(' '),
     });
   }
@@ -135,9 +166,12 @@ export class Daemon {
     this.outgoing.cancel();
     this.incoming.cancel();
     await this.workload.close();
+    await this.diskWorkloads.close();
+    await this.drives.close().catch((err: unknown) => this.log.error(`drives not closed cleanly: ${(err as Error).message}`));
     this.qmp.emit('SHUTDOWN', { guest: false, reason });
-    await Promise.all(this.#listeners.map((l) => l.close()));
-    this.qmp.close();
+    // closes the listeners and disconnects the clients together: a listener alone waits for its clients to
+    // leave, and a client waiting for the exit would hold the daemon until it gave up
+    await this.qmp.close();
     this.exit(0);
   }
 
@@ -158,7 +192,13 @@ export class Daemon {
       ...settingsHandlers({ settings: this.settings, outgoing: this.outgoing }),
       ...memoryHandlers({ readPhysical: (a, n) => this.vm.readPhysical(a, n), writePhysical: (a, b) => this.writePhysical(a, b) }),
       ...workloadHandlers({ workload: this.workload, ramSize: this.vm.ramSize }),
-      ...hmpHandlers({ runstate: () => this.vm.runstate, queryMigrate: () => queryMigrate(migrate) }),
+      ...hmpHandlers({
+        runstate: () => this.vm.runstate,
+        queryMigrate: () => queryMigrate(migrate),
+        qemuIo: (rest) => qemuIoMonitorCommand(rest, this.drives),
+      }),
+      ...blockHandlers({ drives: this.drives }),
+      ...diskWorkloadHandlers({ workloads: this.diskWorkloads }),
     };
   }
 

@@ -284,6 +284,18 @@ export class QmpClient {
   xMigQueryProgress(): Promise<CommandReturn<'x-mig-query-progress'>> {
     return this.call('x-mig-query-progress');
   }
+  /** Every drive with its medium and image chain (QEMU 7.2's BlockInfo list). */
+  queryBlock(): Promise<CommandReturn<'query-block'>> {
+    return this.call('query-block');
+  }
+  /** mig only: start/stop/change the disk workload of one drive. */
+  xMigDiskWorkload(args: CommandArgsInput<'x-mig-disk-workload'>): Promise<CommandReturn<'x-mig-disk-workload'>> {
+    return this.call('x-mig-disk-workload', args);
+  }
+  /** mig only: the disk workloads' settings and counters. */
+  xMigQueryDiskWorkload(): Promise<CommandReturn<'x-mig-query-disk-workload'>> {
+    return this.call('x-mig-query-disk-workload');
+  }
   humanMonitorCommand(args: CommandArgsInput<'human-monitor-command'>): Promise<CommandReturn<'human-monitor-command'>> {
     return this.call('human-monitor-command', args);
   }

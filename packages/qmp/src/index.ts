@@ -13,6 +13,12 @@ export { PmemsaveArgs } from './commands/pmemsave.js';
 export { XMigWorkloadArgs, WorkloadInfoSchema, type WorkloadInfo, WORKLOAD_PATTERNS, WORKLOAD_ACTIONS } from './commands/x-mig-workload.js';
 export { XMigWriteArgs } from './commands/x-mig-write.js';
 export { MigrationProgressSchema, type MigrationProgress } from './commands/x-mig-query-progress.js';
+export {
+  BlockInfoSchema, BlockDeviceInfoSchema, BlockdevCacheInfoSchema, ImageInfoSchema, type BlockInfo, type BlockDeviceInfo, type ImageInfo,
+} from './commands/query-block.js';
+export {
+  XMigDiskWorkloadArgs, DiskWorkloadInfoSchema, type DiskWorkloadInfo, DISK_WORKLOAD_PATTERNS, DISK_WORKLOAD_ACTIONS,
+} from './commands/x-mig-disk-workload.js';
 export { HumanMonitorCommandArgs } from './commands/human-monitor-command.js';
 export * from './wire/endpoint.js';
 export * from './wire/framing.js';

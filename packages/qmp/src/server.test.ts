@@ -208,10 +208,16 @@ const members: Record<CommandName, { required: Record<string, QType>; optional: 
   'query-migrate-cache-size': { required: {}, optional: {} },
   pmemsave: { required: { val: 'int', size: 'int', filename: 'str' }, optional: { 'cpu-index': 'int' } },
   'human-monitor-command': { required: { 'command-line': 'str' }, optional: { 'cpu-index': 'int' } },
+  'query-block': { required: {}, optional: {} },
   'x-mig-workload': { required: { action: 'enum' }, optional: { 'dirty-rate': 'uint64', wss: 'uint64', offset: 'uint64', pattern: 'enum' } },
   'x-mig-query-workload': { required: {}, optional: {} },
   'x-mig-write': { required: { address: 'uint64', data: 'str' }, optional: { encoding: 'enum' } },
   'x-mig-query-progress': { required: {}, optional: {} },
+  'x-mig-disk-workload': {
+    required: { drive: 'str', action: 'enum' },
+    optional: { rate: 'uint64', offset: 'uint64', length: 'uint64', pattern: 'enum', block: 'uint64' },
+  },
+  'x-mig-query-disk-workload': { required: {}, optional: {} },
 };
 
 const goodValue: Record<QType, unknown> = {
@@ -233,7 +239,7 @@ const badValues: Record<QType, [unknown, (n: string) => string][]> = {
 function validArgs(name: CommandName): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [k, t] of Object.entries(members[name].required)) out[k] = goodValue[t];
-  if (name === 'x-mig-workload') out.action = 'stop'; // its enum has no 'none'
+  if (name === 'x-mig-workload' || name === 'x-mig-disk-workload') out.action = 'stop'; // its enum has no 'none'
   return out;
 }
 

@@ -197,3 +197,51 @@ describe.skipIf(!haveQemu)('QmpClient against QEMU 7.2', () => {
     await expect(client.queryStatus()).rejects.toThrow(`QMP connection to unix:${sock} is closed; cannot execute 'query-status'`);
   });
 });
+
+describe.skipIf(!haveQemu)('query-block against QEMU 7.2', () => {
+  let dir: string;
+  let qemu: ChildProcess;
+  let client: QmpClient;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'mig-qmp-block-'));
+    const img = (args: string[]) => {
+      const r = spawnSync('qemu-img', ['create', '-q', ...args], { cwd: dir, encoding: 'utf8' });
+      if (r.status !== 0) throw new Error(`qemu-img create ${args.join(' ')}: ${r.stderr}`);
+    };
+    img(['-f', 'raw', 'a.raw', '1M']);
+    img(['-f', 'qcow2', 'b.qcow2', '2M']);
+    img(['-f', 'raw', 'base.raw', '4M']);
+    img(['-f', 'qcow2', '-b', 'base.raw', '-F', 'raw', 'top.qcow2']);
+    const sock = join(dir, 'qmp.sock');
+    const drives = [
+      `if=none,id=d0,file=${join(dir, 'a.raw')},format=raw,readonly=on`,
+      `if=none,id=d1,file=${join(dir, 'b.qcow2')},format=qcow2`,
+      `if=none,id=d2,file=${join(dir, 'top.qcow2')},format=qcow2`,
+    ].flatMap((d) => ['-drive', d]);
+    qemu = spawn(QEMU, ['-machine', 'none', '-m', '4M', '-nodefaults', '-display', 'none', '-S', ...drives, '-qmp', `unix:${sock},server=on,wait=off`], {
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+    client = await QmpClient.connect({ kind: 'unix', path: sock }, { timeoutMs: 20_000, waitForSocket: true });
+  }, 30_000);
+
+  afterAll(async () => {
+    if (client && !client.isClosed) await client.close();
+    if (qemu && qemu.exitCode === null) {
+      qemu.kill('SIGTERM');
+      await new Promise((r) => qemu.once('exit', r));
+    }
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('parses with our strict schema: raw read-only, qcow2, qcow2 overlay on raw', async () => {
+    const blocks = await client.queryBlock();
+    expect(blocks.map((b) => [b.device, b.inserted?.drv, b.inserted?.ro, b.inserted?.backing_file_depth])).toEqual([
+      ['d0', 'raw', true, 0], ['d1', 'qcow2', false, 0], ['d2', 'qcow2', false, 1],
+    ]);
+    const top = blocks[2]!.inserted!.image;
+    expect(top['backing-filename']).toBe('base.raw');
+    expect(top['backing-image']).toMatchObject({ format: 'raw', 'virtual-size': 4 << 20 });
+    expect(top['cluster-size']).toBe(65536);
+  });
+});

@@ -110,6 +110,7 @@ export function stubHandlers(overrides: Partial<QmpHandlers> = {}): QmpHandlers 
     'query-migrate-cache-size': () => 67108864,
     pmemsave: () => {},
     'human-monitor-command': () => '',
+    'query-block': () => [],
     'x-mig-workload': () => {},
     'x-mig-query-workload': () => ({ active: false, running: false, 'dirty-rate': 0, wss: 0, offset: 0, pattern: 'sparse', throttle: 0, writes: 0 }),
     'x-mig-write': () => {},
@@ -117,6 +118,8 @@ export function stubHandlers(overrides: Partial<QmpHandlers> = {}): QmpHandlers 
       status: 'none', percent: 0, 'eta-ms': null, remaining: 0, 'remaining-min': 0, threshold: 0, 'dirty-rate': 0,
       bandwidth: 0, 'stalled-syncs': 0, converging: true, pass: 0, throttle: 0, advice: [],
     }),
+    'x-mig-disk-workload': () => {},
+    'x-mig-query-disk-workload': () => [],
     ...overrides,
   };
 }

@@ -2,6 +2,8 @@
 import { parseOptionList } from './options.js';
 import { parseSize } from './size.js';
 import { parseWorkloadOption, type WorkloadConfig } from '../guest/workload-config.js';
+import { parseDiskWorkloadOption, type DiskWorkloadOption } from '../guest/disk-workload-config.js';
+import { parseDriveOption, type DriveConfig } from './drive-option.js';
 
 export interface MemoryBackendConfig {
   id: string;
@@ -31,6 +33,10 @@ export interface DaemonConfig {
   name?: string;
   /** `-workload dirty-rate=SIZE/s,wss=SIZE[,offset=SIZE][,pattern=random|sparse|zero]` (mig only). */
   workload?: Partial<WorkloadConfig> & { dirtyRate: number };
+  /** `-drive if=none,id=ID,file=FILE[,format=raw|qcow2][,readonly=on|off]`, in command-line order. */
+  drives: DriveConfig[];
+  /** `-disk-workload drive=ID,rate=SIZE/s[,region=OFFSET+LEN][,pattern=...][,block=SIZE]` (mig only). */
+  diskWorkloads: DiskWorkloadOption[];
 }
 
 export class UsageError extends Error {
@@ -50,8 +56,8 @@ const ACCEPTED_NONE = new Map([
 ]);
 
 export function parseDaemonArgs(argv: readonly string[]): DaemonConfig {
-  const config: DaemonConfig = { machine: 'none', ramSize: 0, backends: [], qmp: [], startPaused: false };
-  let ramOption: string | undefined;
+  const config: DaemonConfig = { machine: 'none', ramSize: 0, backends: [], qmp: [], startPaused: false, drives: [], diskWorkloads: [] };
+  const pending: { ram?: string } = {};
   for (let i = 0; i < argv.length; i++) {
     const raw = argv[i]!;
     if (!raw.startsWith('-')) throw new UsageError(`${raw}: invalid option (expected -option)`);
@@ -61,52 +67,95 @@ export function parseDaemonArgs(argv: readonly string[]): DaemonConfig {
       continue;
     }
     if (ACCEPTED_FLAGS.has(opt)) continue;
-    const takesValue = ['machine', 'M', 'm', 'object', 'qmp', 'incoming', 'name', 'workload', ...ACCEPTED_NONE.keys()];
+    const takesValue = ['machine', 'M', 'm', 'object', 'qmp', 'incoming', 'name', 'workload', 'drive', 'disk-workload', ...ACCEPTED_NONE.keys()];
     if (!takesValue.includes(opt)) throw new UsageError(`${raw}: invalid option`);
     const value = argv[++i];
     if (value === undefined) throw new UsageError(`${raw}: requires an argument`);
     const fail = (why: string): never => {
       throw new UsageError(`${raw} ${value}: ${why}`);
     };
-    switch (opt) {
-      case 'machine':
-      case 'M':
-        parseMachine(value, config, fail);
-        break;
-      case 'm':
-        ramOption = value;
-        break;
-      case 'object':
-        config.backends.push(parseBackend(value, fail));
-        break;
-      case 'qmp':
-        config.qmp.push(parseQmp(value, fail));
-        break;
-      case 'incoming':
-        config.incoming = value;
-        break;
-      case 'workload':
-        try {
-          config.workload = parseWorkloadOption(value);
-        } catch (err) {
-          fail((err as Error).message);
-        }
-        break;
-      case 'name': {
-        const list = parseOptionList(value, 'guest');
-        config.name = list.implied ?? value;
-        break;
-      }
-      default: {
-        const allowed = ACCEPTED_NONE.get(opt)!;
-        const head = value.split(',')[0]!;
-        if (!allowed.includes(head)) fail(`mig accepts only ${allowed.map((a) => `'${a}'`).join(' or ')} here`);
-      }
-    }
+    applyOption(opt, value, config, pending, fail);
   }
-  if (ramOption !== undefined) config.ramSize = parseRamOption(ramOption);
+  checkDiskWorkloadDrives(config);
+  if (pending.ram !== undefined) config.ramSize = parseRamOption(pending.ram);
   resolveMachineRam(config);
   return config;
+}
+
+/** One option with its value into `config` (-m is kept in `pending` and parsed at the end). */
+function applyOption(opt: string, value: string, config: DaemonConfig, pending: { ram?: string }, fail: (why: string) => never): void {
+  switch (opt) {
+    case 'machine':
+    case 'M':
+      parseMachine(value, config, fail);
+      break;
+    case 'm':
+      pending.ram = value; // parsed once all options are in
+      break;
+    case 'object':
+      config.backends.push(parseBackend(value, fail));
+      break;
+    case 'qmp':
+      config.qmp.push(parseQmp(value, fail));
+      break;
+    case 'incoming':
+      config.incoming = value;
+      break;
+    case 'workload':
+      try {
+        config.workload = parseWorkloadOption(value);
+      } catch (err) {
+        fail((err as Error).message);
+      }
+      break;
+    case 'drive':
+      config.drives.push(parseDrive(value, config.drives, fail));
+      break;
+    case 'disk-workload':
+      config.diskWorkloads.push(parseDiskWorkload(value, config.diskWorkloads, fail));
+      break;
+    case 'name': {
+      const list = parseOptionList(value, 'guest');
+      config.name = list.implied ?? value;
+      break;
+    }
+    default: {
+      const allowed = ACCEPTED_NONE.get(opt)!;
+      const head = value.split(',')[0]!;
+      if (!allowed.includes(head)) fail(`mig accepts only ${allowed.map((a) => `'${a}'`).join(' or ')} here`);
+    }
+  }
+}
+
+function checkDiskWorkloadDrives(config: DaemonConfig): void {
+  for (const w of config.diskWorkloads) {
+    if (!config.drives.some((d) => d.id === w.drive)) {
+      throw new UsageError(`-disk-workload drive=${w.drive}: there is no -drive with id '${w.drive}'`);
+    }
+  }
+}
+
+function parseDrive(value: string, earlier: readonly DriveConfig[], fail: (why: string) => never): DriveConfig {
+  let drive: DriveConfig;
+  try {
+    drive = parseDriveOption(value);
+  } catch (err) {
+    return fail((err as Error).message);
+  }
+  if (earlier.some((d) => d.id === drive.id)) fail(`Duplicate ID '${drive.id}' for drive`);
+  return drive;
+}
+
+/** The drive is looked up when the daemon has opened its drives (Daemon.start). */
+function parseDiskWorkload(value: string, earlier: readonly DiskWorkloadOption[], fail: (why: string) => never): DiskWorkloadOption {
+  let option: DiskWorkloadOption;
+  try {
+    option = parseDiskWorkloadOption(value);
+  } catch (err) {
+    return fail((err as Error).message);
+  }
+  if (earlier.some((w) => w.drive === option.drive)) fail(`drive '${option.drive}' already has a disk workload`);
+  return option;
 }
 
 function parseMachine(value: string, config: DaemonConfig, fail: (why: string) => never): void {

@@ -13,6 +13,7 @@ import { migrateSetDowntime } from './migrate_set_downtime.js';
 import { migrateSetSpeed } from './migrate_set_speed.js';
 import { pmemsave } from './pmemsave.js';
 import { qmpCapabilities } from './qmp_capabilities.js';
+import { queryBlock } from './query-block.js';
 import { queryCommands } from './query-commands.js';
 import { queryMigrate } from './query-migrate.js';
 import { queryMigrateCacheSize } from './query-migrate-cache-size.js';
@@ -22,6 +23,7 @@ import { queryStatus } from './query-status.js';
 import { queryVersion } from './query-version.js';
 import { quit } from './quit.js';
 import { stop } from './stop.js';
+import { xMigDiskWorkload, xMigQueryDiskWorkload } from './x-mig-disk-workload.js';
 import { xMigQueryProgress } from './x-mig-query-progress.js';
 import { xMigQueryWorkload, xMigWorkload } from './x-mig-workload.js';
 import { xMigWrite } from './x-mig-write.js';
@@ -48,10 +50,13 @@ export const commands = {
   'query-migrate-cache-size': queryMigrateCacheSize,
   pmemsave,
   'human-monitor-command': humanMonitorCommand,
+  'query-block': queryBlock,
   'x-mig-workload': xMigWorkload,
   'x-mig-query-workload': xMigQueryWorkload,
   'x-mig-write': xMigWrite,
   'x-mig-query-progress': xMigQueryProgress,
+  'x-mig-disk-workload': xMigDiskWorkload,
+  'x-mig-query-disk-workload': xMigQueryDiskWorkload,
 } as const satisfies { [K in string]: CommandDefinition<K> };
 
 export type Commands = typeof commands;
