@@ -110,7 +110,7 @@ describe('SavevmSaver', () => {
     const { first, second, saver } = twoCounters(4, 4);
     let release!: () => void;
     let gate: Promise<void> | undefined = new Promise<void>((r) => (release = r));
-    first.whenReady = () => gate;
+    Object.assign(first, { whenReady: () => gate });
     saver.setup();
     saver.drainOutput();
     // the first waits: the second gets the link meanwhile
