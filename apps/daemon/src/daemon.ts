@@ -83,7 +83,9 @@ export class Daemon {
         this.qmp.emit('X_MIG_NOT_CONVERGING', { pass: r.pass, remaining: r.remaining, 'dirty-rate': r['dirty-rate'], bandwidth: r.bandwidth, advice: r.advice }),
     });
     this.outgoing.guestDirty = this.dirty.map((d) => d.words.buffer as SharedArrayBuffer);
+    this.outgoing.drives = this.drives;
     this.incoming = new IncomingMigration(this.vm, config.machine, workerRam, log);
+    this.incoming.drives = this.drives;
     // the handlers hold the controllers made above
     this.qmp = new QmpServer({
       handlers: this.handlers(),

@@ -50,13 +50,19 @@ async function run(): Promise<FromIncomingWorker> {
   const ram = guestRamInWorker(data.ram);
   source = await accept();
   if (!state.transition('setup', 'active')) throw new IncomingCancelledError();
-  const { reader: loader, globalstate } = incomingSections({ machine: data.machine, ram });
+  const b = data.block;
+  const { reader: loader, globalstate } = incomingSections({
+    machine: data.machine, ram, ...(b ? { block: { drives: b.drives, port: b.drivePort } } : {}),
+  });
   const counters = new Float64Array(data.stats);
   for await (const chunk of source) {
     loader.push(chunk);
     counters[0] = loader.bytesReceived;
+    const wait = loader.backpressure(); // disk writes in flight at their bound: the stream waits
+    if (wait) await wait;
   }
   loader.end();
+  await loader.flush(); // every disk write done and durable before the load counts as complete
   const runstate = globalstate.runstate;
   // a cancel that lands after the last byte still wins (the main thread shows cancelling already)
   const end = status.finish('completed');

@@ -8,6 +8,8 @@ import type { Vm } from '../guest/vm.js';
 import { decodeMigrationError, errorLogFields } from './errors.js';
 import type { FromIncomingWorker, IncomingWorkerData, WorkerRamBlock } from './protocol.js';
 import { applyWorkerChange, settleWorkerEnd } from './worker-status.js';
+import { openDriveChannel, type DriveHost } from '../block/drive-host.js';
+import type { Drives } from '../block/drives.js';
 
 type DoneFromIncoming = Extract<FromIncomingWorker, { type: 'done' }>;
 
@@ -21,6 +23,9 @@ export class IncomingMigration {
   #sourceRunstate: string | undefined;
   /** Where the listener is, once it listens (tcp port 0 → the chosen port). */
   address: string | undefined;
+  /** The -drive images a stream's `block` section is written into (through a DriveHost for the worker). */
+  drives: Drives | undefined;
+  #driveHost: DriveHost | undefined;
 
   constructor(
     private readonly vm: Vm,
@@ -61,8 +66,16 @@ export class IncomingMigration {
       throw new Error(isMigrationRunning(now) ? 'an incoming migration is already in progress' : 'The incoming migration has already been started');
     }
     this.state.transition('none', 'setup');
-    const workerData: IncomingWorkerData = { uri, machine: this.machine, ram: [...this.ram], stats: this.#stats };
-    const worker = new Worker(new URL('./incoming-worker.js', import.meta.url), { workerData });
+    // a `block` section may come whatever this side's capabilities say (QEMU's target needs none): the drives
+    // are always offered, and a stream naming a drive this target lacks fails naming it
+    const drives = this.drives?.list ?? [];
+    const { host, port } = openDriveChannel(drives);
+    this.#driveHost = host;
+    const workerData: IncomingWorkerData = {
+      uri, machine: this.machine, ram: [...this.ram], stats: this.#stats,
+      block: { drives: drives.map((d) => d.workerInfo()), drivePort: port },
+    };
+    const worker = new Worker(new URL('./incoming-worker.js', import.meta.url), { workerData, transferList: [port] });
     this.#worker = worker;
     this.log.info('incoming migration: waiting for a stream', { uri });
     return new Promise((resolve, reject) => {
@@ -83,7 +96,10 @@ export class IncomingMigration {
         this.#workerGone(new Error(`incoming migration worker crashed: ${err.message}`, { cause: err }));
         if (!listening) reject(err);
       });
-      worker.on('exit', () => this.#workerGone(new Error('incoming migration worker exited unexpectedly')));
+      worker.on('exit', () => {
+        void this.#driveHost?.close();
+        this.#workerGone(new Error('incoming migration worker exited unexpectedly'));
+      });
     });
   }
 

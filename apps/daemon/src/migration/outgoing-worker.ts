@@ -5,6 +5,7 @@ import {
   encodeError, errorMessage, MigrationFailedError, runPrecopy, statsView, type MigrationParameters,
   type MigrationStats,
 } from '@mig/core';
+import type { BlockSaveSection } from '@mig/block';
 import { DirtyBitmap, PAGE_SIZE, type RamSaveSection } from '@mig/ram';
 import { openOutgoing, parseMigrationUri } from '@mig/transports';
 import type { FromOutgoingWorker, OutgoingWorkerData, ToOutgoingWorker } from './protocol.js';
@@ -46,9 +47,11 @@ async function run(): Promise<FromOutgoingWorker> {
   const ram = guestRamInWorker(data.ram);
   // the guest's shared bitmaps: its writers (workload, x-mig-write) set the bits this saver harvests
   const dirty = ram.blocks.map((b, i) => new DirtyBitmap(b.usedLength / PAGE_SIZE, data.dirty?.[i]));
-  const { saver, ram: ramSection } = outgoingSections({
+  const b = data.block;
+  const { saver, ram: ramSection, block } = outgoingSections({
     machine: data.machine, ram, dirty,
     ...(data.capabilities.xbzrle ? { xbzrleCacheBytes: parameters['xbzrle-cache-size'] } : {}),
+    ...(b ? { block: { drives: b.drives, port: b.drivePort, incremental: b.incremental, zeroBlocks: b.zeroBlocks } } : {}),
   });
   activeRam = ramSection;
   let sink;
@@ -69,7 +72,7 @@ async function run(): Promise<FromOutgoingWorker> {
     stats: statsView(data.stats),
     params: () => parameters,
     signal: abort.signal,
-    totalBytes: ram.totalBytes,
+    totalBytes: ram.totalBytes + (block?.totalBytes ?? 0),
     stopGuest: () =>
       new Promise<string>((resolve) => {
         guestStopped = resolve;
@@ -80,11 +83,23 @@ async function run(): Promise<FromOutgoingWorker> {
     autoConverge: data.capabilities['auto-converge'] === true,
     setThrottle: (percent) => post({ type: 'throttle', percent }),
     onSync: (info) => post({ type: 'sync', info }),
-    onProgress: (s) => copyRamCounters(ramSection, s),
+    onProgress: (s) => {
+      copyRamCounters(ramSection, s);
+      if (block) copyBlockCounters(block, ramSection, s);
+    },
   });
+  if (result.status !== 'completed') await block?.drain(); // reads in flight settle before the drives are let go
   if (result.status !== 'failed') return { type: 'done', ...status.finish(result.status) };
   const error = result.error ?? new MigrationFailedError('internal', result.errorDesc ?? 'migration failed');
   return { type: 'done', ...status.finish('failed'), error: encodeError(error) };
+}
+
+/** query-migrate's `disk` (QEMU fills transferred, remaining, total) and RAM's own remaining beside it. */
+function copyBlockCounters(block: BlockSaveSection, ram: RamSaveSection, s: MigrationStats): void {
+  s.diskTotal = block.totalBytes;
+  s.diskTransferred = block.transferredBytes;
+  s.diskRemaining = block.remainingBytes;
+  s.remaining = ram.remainingBytes; // the loop's figure is what both sections have pending
 }
 
 /** The ram section's page counters into the shared stats query-migrate reads. */

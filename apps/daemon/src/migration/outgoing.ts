@@ -1,7 +1,7 @@
 // The source side as the main thread sees it: QEMU's outgoing states in @mig/core's machine, the worker that
 // writes the stream, and the guest's run state around switchover (stop → finish-migrate → postmigrate, or
 // back to running).
-import { Worker } from 'node:worker_threads';
+import { Worker, type MessagePort } from 'node:worker_threads';
 import {
   buildQueryMigrate, createSharedStats, isMigrationRunning, isTerminalStatus, MigrationFailedError, MigrationStateMachine,
   ProgressTracker, type MigrationStats, type MigrationStatus, type ProgressReport, type StatusChange,
@@ -11,8 +11,11 @@ import { parseMigrationUri, type MigrationUri } from '@mig/transports';
 import type { Logger } from '../log.js';
 import type { RunState, Vm } from '../guest/vm.js';
 import { decodeMigrationError, errorLogFields } from './errors.js';
-import type { DoneMessage, FromOutgoingWorker, OutgoingWorkerData, WorkerRamBlock } from './protocol.js';
+import type { DoneMessage, FromOutgoingWorker, OutgoingBlockData, OutgoingWorkerData, WorkerRamBlock } from './protocol.js';
 import type { MigrationSettings } from './settings.js';
+import { openDriveChannel, type DriveHost } from '../block/drive-host.js';
+import type { Drive } from '../block/drive.js';
+import type { Drives } from '../block/drives.js';
 import { applyWorkerChange, settleWorkerEnd } from './worker-status.js';
 
 export interface OutgoingEvents {
@@ -35,6 +38,10 @@ export class OutgoingMigration {
   #progress: ProgressTracker | undefined;
   /** The guest's shared dirty bitmaps (one per RAM block), handed to each migration's worker. */
   guestDirty: SharedArrayBuffer[] | undefined;
+  /** The -drive images: with capability block, the worker reads them through a DriveHost. */
+  drives: Drives | undefined;
+  /** The running block migration's host of drive requests, closed when its worker is gone. */
+  #driveHost: DriveHost | undefined;
 
   constructor(
     private readonly vm: Vm,
@@ -69,6 +76,7 @@ export class OutgoingMigration {
       caps: this.settings.capabilities,
       now: Date.now(),
       blockedReasons,
+      diskActive: this.#driveHost !== undefined,
       ...(this.#error === undefined ? {} : { errorDesc: this.#error.message }),
     }) as Record<string, unknown>;
   }
@@ -88,13 +96,39 @@ export class OutgoingMigration {
     this.#stats = createSharedStats();
     this.#error = undefined;
     this.#runstateBefore = undefined;
-    this.#progress = this.vm.ramSize > 0 ? new ProgressTracker({ totalBytes: this.vm.ramSize }) : undefined;
+    const diskBytes = this.#blockEnabled() ? this.#writableDrives().reduce((n, d) => n + d.size, 0) : 0;
+    const totalBytes = this.vm.ramSize + diskBytes;
+    this.#progress = totalBytes > 0 ? new ProgressTracker({ totalBytes }) : undefined;
     this.state.transition(this.state.status, 'setup'); // from none or the last one's end
     this.log.info('migration started', { uri: uriText, ram: this.vm.ramSize, runstate: this.vm.runstate });
     this.#spawn(uriText);
   }
 
+  #blockEnabled(): boolean {
+    return this.settings.capability('block');
+  }
+
+  #writableDrives(): Drive[] {
+    return (this.drives?.list ?? []).filter((d) => !d.readOnly);
+  }
+
+  /** With capability block: a DriveHost for the worker and what it is told of the writable drives. */
+  #blockData(): { data: OutgoingBlockData; port: MessagePort } | undefined {
+    if (!this.#blockEnabled()) return undefined;
+    const drives = this.#writableDrives();
+    const { host, port } = openDriveChannel(drives);
+    this.#driveHost = host;
+    const data: OutgoingBlockData = {
+      drives: drives.map((d) => d.workerInfo()),
+      drivePort: port,
+      incremental: this.settings.parameters['block-incremental'],
+      zeroBlocks: this.settings.capability('zero-blocks'),
+    };
+    return { data, port };
+  }
+
   #spawn(uri: string): void {
+    const block = this.#blockData();
     const workerData: OutgoingWorkerData = {
       uri,
       machine: this.machine,
@@ -103,8 +137,9 @@ export class OutgoingMigration {
       capabilities: { ...this.settings.capabilities },
       stats: this.#stats.buffer,
       ...(this.guestDirty ? { dirty: this.guestDirty } : {}),
+      ...(block ? { block: block.data } : {}),
     };
-    const worker = new Worker(new URL('./outgoing-worker.js', import.meta.url), { workerData });
+    const worker = new Worker(new URL('./outgoing-worker.js', import.meta.url), { workerData, transferList: block ? [block.port] : [] });
     this.#worker = worker;
     // a worker whose migration has ended may still be exiting when the next one starts: it no longer counts
     const current = (): boolean => this.#worker === worker;
@@ -115,6 +150,7 @@ export class OutgoingMigration {
       if (current()) this.#workerGone(new MigrationFailedError('worker', `migration worker crashed: ${err.message}`, { cause: err }));
     });
     worker.on('exit', () => {
+      void this.#closeDriveHost();
       if (!current()) return;
       this.#workerGone(new MigrationFailedError('worker', 'migration worker exited unexpectedly'));
       this.#worker = undefined;
@@ -132,6 +168,12 @@ export class OutgoingMigration {
   /** migrate-set-parameters and the legacy setters apply to a running migration at once. */
   parametersChanged(): void {
     this.#worker?.postMessage({ type: 'set-parameters', parameters: { ...this.settings.parameters } });
+  }
+
+  async #closeDriveHost(): Promise<void> {
+    const host = this.#driveHost;
+    this.#driveHost = undefined;
+    await host?.close();
   }
 
   #onMessage(message: FromOutgoingWorker): void {
@@ -158,11 +200,13 @@ export class OutgoingMigration {
         break;
       }
       case 'stop-guest': {
-        // QEMU's migration_completion: remember the state for globalstate, stop into finish-migrate.
+        // QEMU's migration_completion: remember the state for globalstate, stop into finish-migrate, and
+        // let the guest's disk writes in flight land (bdrv_drain_all) before the last dirty pass.
         const before = this.vm.runstate;
         this.#runstateBefore = before;
         this.vm.stop('finish-migrate');
-        this.#worker?.postMessage({ type: 'guest-stopped', runstate: before });
+        const worker = this.#worker;
+        void (this.drives?.drain() ?? Promise.resolve()).then(() => worker?.postMessage({ type: 'guest-stopped', runstate: before }));
         break;
       }
       case 'resume-guest':

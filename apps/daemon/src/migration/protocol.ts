@@ -2,7 +2,9 @@
 // Each side keeps a MigrationStateMachine of the same direction: the worker reports its transitions as
 // {from, to} and the main thread applies them by compare-and-set (see worker-status.ts). Errors travel
 // encoded (@mig/core's WireError) and come back as their classes (errors.ts).
+import type { MessagePort } from 'node:worker_threads';
 import type { MigrationStatus, SyncInfo, WireError } from '@mig/core';
+import type { WorkerDriveInfo } from '../block/drive-protocol.js';
 import type { HostMemoryHandle } from '../guest/host-memory.js';
 
 export interface WorkerRamBlock {
@@ -25,6 +27,17 @@ export interface OutgoingWorkerData {
    * guest RAM (workload, x-mig-write) set bits here and the saver harvests them.
    */
   dirty?: SharedArrayBuffer[];
+  /** Block migration (capability block): the writable drives, reached through `drivePort` (a DriveHost). */
+  block?: OutgoingBlockData;
+}
+
+export interface OutgoingBlockData {
+  drives: WorkerDriveInfo[];
+  drivePort: MessagePort;
+  /** Parameter block-incremental: only what the top images allocate. */
+  incremental: boolean;
+  /** Capability zero-blocks. */
+  zeroBlocks: boolean;
 }
 
 export interface IncomingWorkerData {
@@ -32,6 +45,8 @@ export interface IncomingWorkerData {
   machine: string;
   ram: WorkerRamBlock[];
   stats: SharedArrayBuffer;
+  /** The drives a `block` section may write (all of them: a read-only one is refused by name), and their host. */
+  block?: { drives: WorkerDriveInfo[]; drivePort: MessagePort };
 }
 
 export type ToOutgoingWorker =
