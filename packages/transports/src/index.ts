@@ -1,4 +1,6 @@
-export type { ByteSink, ByteSource, IncomingListener, MigrationUri, MigrationUriKind, TransportListener } from './types.js';
+export type {
+  ByteSink, ByteSource, IncomingListener, MigrationUri, MigrationUriKind, TransportContext, TransportListener,
+} from './types.js';
 export { UriError, TransportError, TransportNotSupportedError, type TransportErrorOptions } from './errors.js';
 export { parseMigrationUri, describeUri, isAnyHost, MIGRATION_URI_SCHEMES } from './uri.js';
 export { openOutgoing, listenIncoming } from './open.js';
