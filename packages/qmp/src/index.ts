@@ -14,8 +14,11 @@ export { XMigWorkloadArgs, WorkloadInfoSchema, type WorkloadInfo, WORKLOAD_PATTE
 export { XMigWriteArgs } from './commands/x-mig-write.js';
 export { MigrationProgressSchema, type MigrationProgress } from './commands/x-mig-query-progress.js';
 export { HumanMonitorCommandArgs } from './commands/human-monitor-command.js';
+export { GetfdArgs } from './commands/getfd.js';
+export { ClosefdArgs } from './commands/closefd.js';
 export * from './wire/endpoint.js';
 export * from './wire/framing.js';
+export { closeDescriptor, descriptorPassingAvailable, pipePair, socketPair } from './wire/descriptors.js';
 export * from './wire/messages.js';
 export * from './client.js';
 export * from './server.js';

@@ -212,6 +212,8 @@ const members: Record<CommandName, { required: Record<string, QType>; optional: 
   'x-mig-query-workload': { required: {}, optional: {} },
   'x-mig-write': { required: { address: 'uint64', data: 'str' }, optional: { encoding: 'enum' } },
   'x-mig-query-progress': { required: {}, optional: {} },
+  getfd: { required: { fdname: 'str' }, optional: {} },
+  closefd: { required: { fdname: 'str' }, optional: {} },
 };
 
 const goodValue: Record<QType, unknown> = {

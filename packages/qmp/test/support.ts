@@ -117,6 +117,8 @@ export function stubHandlers(overrides: Partial<QmpHandlers> = {}): QmpHandlers 
       status: 'none', percent: 0, 'eta-ms': null, remaining: 0, 'remaining-min': 0, threshold: 0, 'dirty-rate': 0,
       bandwidth: 0, 'stalled-syncs': 0, converging: true, pass: 0, throttle: 0, advice: [],
     }),
+    getfd: () => {},
+    closefd: () => {},
     ...overrides,
   };
 }
