@@ -3,7 +3,7 @@
 import { Worker } from 'node:worker_threads';
 import { Blockers } from '@mig/core';
 import { DirtyBitmap, PAGE_SIZE } from '@mig/ram';
-import { QmpServer, type QmpHandlers, type QmpListener } from '@mig/qmp';
+import { QmpError, QmpServer, type QmpHandlers, type QmpListener } from '@mig/qmp';
 import type { DaemonConfig } from './cli/args.js';
 import { setUpGuestRam } from './guest/memory-setup.js';
 import { Vm } from './guest/vm.js';
@@ -15,6 +15,7 @@ import { OutgoingMigration } from './migration/outgoing.js';
 import { MigrationSettings } from './migration/settings.js';
 import type { WorkerRamBlock } from './migration/protocol.js';
 import { hmpHandlers } from './qmp/hmp.js';
+import { commandLineDescriptors, fdHandlers, incomingDescriptors, MonitorDescriptors, outgoingDescriptors } from './qmp/fds.js';
 import { memoryHandlers } from './qmp/memory.js';
 import { migrateHandlers, queryMigrate, type MigrateControl } from './qmp/migrate.js';
 import { runStateHandlers } from './qmp/run-state.js';
@@ -34,6 +35,8 @@ export class Daemon {
   readonly dirty: DirtyBitmap[];
   /** The guest's workload (writes guest RAM from its own thread while the guest runs and it is started). */
   readonly workload: Workload;
+  /** getfd's descriptors, by monitor and name, until a migration takes one. */
+  readonly descriptors = new MonitorDescriptors();
   #listeners: QmpListener[] = [];
 
   constructor(
@@ -93,7 +96,11 @@ export class Daemon {
     await this.#populateRam();
     // As QEMU: the incoming listener is up before QMP answers, so a harness that sees QMP can migrate at once.
     if (this.config.incoming !== undefined && this.config.incoming !== 'defer') {
-      await this.incoming.start(this.config.incoming);
+      try {
+        await this.incoming.start(this.config.incoming, commandLineDescriptors);
+      } catch (err) {
+        throw new Error(`-incoming ${this.config.incoming}: ${err instanceof QmpError ? err.desc : (err as Error).message}`, { cause: err });
+      }
     }
     for (const endpoint of this.config.qmp) this.#listeners.push(await this.qmp.listen(endpoint));
     this.log.info('ready', {
@@ -138,6 +145,7 @@ export class Daemon {
     this.qmp.emit('SHUTDOWN', { guest: false, reason });
     await Promise.all(this.#listeners.map((l) => l.close()));
     this.qmp.close();
+    this.descriptors.closeAll();
     this.exit(0);
   }
 
@@ -149,11 +157,16 @@ export class Daemon {
       vm: this.vm,
       blockers: this.blockers,
       incomingArg: this.config.incoming,
+      descriptors: {
+        outgoing: (ctx) => outgoingDescriptors(this.descriptors, ctx),
+        incoming: (ctx) => incomingDescriptors(this.descriptors, ctx),
+      },
     };
     return {
       ...versionHandlers(),
       ...runStateHandlers({ vm: this.vm, quit: () => void this.shutdown('host-qmp-quit') }),
       ...migrateHandlers(migrate),
+      ...fdHandlers(this.descriptors),
       ...settingsHandlers({ settings: this.settings, outgoing: this.outgoing }),
       ...memoryHandlers({ readPhysical: (a, n) => this.vm.readPhysical(a, n), writePhysical: (a, b) => this.writePhysical(a, b) }),
       ...workloadHandlers({ workload: this.workload, ramSize: this.vm.ramSize }),

@@ -3,10 +3,12 @@
 // stream, and what happens to the guest when the stream is loaded.
 import { Worker } from 'node:worker_threads';
 import { isMigrationRunning, isTerminalStatus, MigrationStateMachine, type MigrationStatus, type StatusChange } from '@mig/core';
+import type { TransportContext } from '@mig/transports';
 import type { Logger } from '../log.js';
 import type { Vm } from '../guest/vm.js';
 import { decodeMigrationError, errorLogFields } from './errors.js';
 import type { FromIncomingWorker, IncomingWorkerData, WorkerRamBlock } from './protocol.js';
+import { prepareUri } from './transport-uri.js';
 import { applyWorkerChange, settleWorkerEnd } from './worker-status.js';
 
 type DoneFromIncoming = Extract<FromIncomingWorker, { type: 'done' }>;
@@ -54,14 +56,18 @@ export class IncomingMigration {
     return reply;
   }
 
-  /** Starts listening on `uri`; resolves once listening (or rejects if the listener could not be set up). */
-  start(uri: string): Promise<void> {
+  /**
+   * Starts listening on `uri`; resolves once listening (or rejects if the listener could not be set up).
+   * `descriptors` gives `fd:NAME` its descriptor (a getfd name, or an inherited number).
+   */
+  start(uri: string, descriptors: TransportContext = {}): Promise<void> {
     const now = this.state.status;
     if (now !== 'none') {
       throw new Error(isMigrationRunning(now) ? 'an incoming migration is already in progress' : 'The incoming migration has already been started');
     }
+    const transport = prepareUri(uri, descriptors);
     this.state.transition('none', 'setup');
-    const workerData: IncomingWorkerData = { uri, machine: this.machine, ram: [...this.ram], stats: this.#stats };
+    const workerData: IncomingWorkerData = { uri, transport, machine: this.machine, ram: [...this.ram], stats: this.#stats };
     const worker = new Worker(new URL('./incoming-worker.js', import.meta.url), { workerData });
     this.#worker = worker;
     this.log.info('incoming migration: waiting for a stream', { uri });

@@ -6,9 +6,10 @@ import {
   type MigrationStats,
 } from '@mig/core';
 import { DirtyBitmap, PAGE_SIZE, type RamSaveSection } from '@mig/ram';
-import { openOutgoing, parseMigrationUri } from '@mig/transports';
+import { openOutgoing } from '@mig/transports';
 import type { FromOutgoingWorker, OutgoingWorkerData, ToOutgoingWorker } from './protocol.js';
 import { outgoingSections } from './sections.js';
+import { workerDescriptors } from './transport-uri.js';
 import { guestRamInWorker } from './worker-ram.js';
 import { WorkerStatusReporter } from './worker-status.js';
 
@@ -53,7 +54,7 @@ async function run(): Promise<FromOutgoingWorker> {
   activeRam = ramSection;
   let sink;
   try {
-    sink = await openOutgoing(parseMigrationUri(data.uri));
+    sink = await openOutgoing(data.transport.uri, workerDescriptors(data.transport));
   } catch (err) {
     const error = new MigrationFailedError('open', `cannot open the migration stream to ${data.uri}: ${errorMessage(err)}`, { cause: err });
     return { type: 'done', ...status.finish('failed'), error: encodeError(error) };

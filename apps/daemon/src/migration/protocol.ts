@@ -4,6 +4,7 @@
 // encoded (@mig/core's WireError) and come back as their classes (errors.ts).
 import type { MigrationStatus, SyncInfo, WireError } from '@mig/core';
 import type { HostMemoryHandle } from '../guest/host-memory.js';
+import type { PreparedUri } from './transport-uri.js';
 
 export interface WorkerRamBlock {
   idstr: string;
@@ -12,7 +13,10 @@ export interface WorkerRamBlock {
 }
 
 export interface OutgoingWorkerData {
+  /** The URI as given, for messages. */
   uri: string;
+  /** The URI parsed, with the fd: descriptor taken on the main thread: what the worker opens. */
+  transport: PreparedUri;
   machine: string;
   ram: WorkerRamBlock[];
   /** Migration parameters at the start (QEMU names); later changes arrive as `set-parameters`. */
@@ -28,7 +32,10 @@ export interface OutgoingWorkerData {
 }
 
 export interface IncomingWorkerData {
+  /** The URI as given, for messages. */
   uri: string;
+  /** The URI parsed, with the fd: descriptor taken on the main thread: what the worker opens. */
+  transport: PreparedUri;
   machine: string;
   ram: WorkerRamBlock[];
   stats: SharedArrayBuffer;
