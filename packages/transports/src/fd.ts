@@ -14,8 +14,8 @@ import type { TransportListener } from './types.js';
  * transport owns the descriptor: it is closed when the stream ends, fails or is destroyed.
  */
 
-type DescriptorKind = 'socket' | 'pipe' | 'file';
-type Direction = 'outgoing' | 'incoming';
+export type DescriptorKind = 'socket' | 'pipe' | 'file';
+export type Direction = 'outgoing' | 'incoming';
 
 /**
  * O_RDONLY / O_WRONLY / O_RDWR from /proc/self/fdinfo (node has no fcntl), or undefined where that cannot
@@ -33,8 +33,12 @@ function accessMode(fd: number): 'read' | 'write' | 'both' | undefined {
   return (['read', 'write', 'both'] as const)[Number.parseInt(flags, 8) & 3];
 }
 
-/** What the descriptor is, or a TransportError naming it: not open (EBADF), a directory, the wrong way round. */
-function inspect(fd: number, endpoint: string, direction: Direction): DescriptorKind {
+/**
+ * What the descriptor is, or a TransportError naming it: not open (EBADF), a directory, the wrong way
+ * round (those two are closed: the transport owns the descriptor). The daemon calls it before a worker
+ * opens the stream, so that a bad descriptor is a QMP error at once.
+ */
+export function inspectDescriptor(fd: number, endpoint: string, direction: Direction): DescriptorKind {
   const kind = inspectKind(fd, endpoint);
   const mode = accessMode(fd);
   const wrong = direction === 'outgoing' ? 'read' : 'write';
@@ -79,7 +83,7 @@ function closeQuietly(fd: number): void {
 
 /** Writes the stream to descriptor `fd`. A socket is read too, so that the peer's close is seen at once. */
 export function openFdOutgoing(fd: number, endpoint: string): WritableSink {
-  const kind = inspect(fd, endpoint, 'outgoing');
+  const kind = inspectDescriptor(fd, endpoint, 'outgoing');
   if (kind === 'socket') {
     const socket = new net.Socket({ fd, readable: true, writable: true, allowHalfOpen: true });
     return socketSink(socket, endpoint);
@@ -96,7 +100,7 @@ export function openFdOutgoing(fd: number, endpoint: string): WritableSink {
 
 /** The descriptor is the stream itself (nothing to accept): `accept()` gives it once; `close()` before that closes it. */
 export function listenFdIncoming(fd: number, endpoint: string): TransportListener {
-  return new FdListener(fd, inspect(fd, endpoint, 'incoming'), endpoint);
+  return new FdListener(fd, inspectDescriptor(fd, endpoint, 'incoming'), endpoint);
 }
 
 class FdListener implements TransportListener {

@@ -4,6 +4,7 @@ export type {
 export { UriError, TransportError, TransportNotSupportedError, type TransportErrorOptions } from './errors.js';
 export { parseMigrationUri, describeUri, isAnyHost, MIGRATION_URI_SCHEMES } from './uri.js';
 export { openOutgoing, listenIncoming } from './open.js';
+export { inspectDescriptor, type DescriptorKind } from './fd.js';
 export { WritableSink, DEFAULT_HIGH_WATER_MARK, type WritableSinkOptions } from './sink.js';
 export { ReadableSource, type ReadableSourceOptions } from './source.js';
 export type { SocketListener } from './socket.js';

@@ -65,7 +65,7 @@ export class IncomingMigration {
     if (now !== 'none') {
       throw new Error(isMigrationRunning(now) ? 'an incoming migration is already in progress' : 'The incoming migration has already been started');
     }
-    const transport = prepareUri(uri, descriptors);
+    const transport = prepareUri(uri, descriptors, 'incoming');
     this.state.transition('none', 'setup');
     const workerData: IncomingWorkerData = { uri, transport, machine: this.machine, ram: [...this.ram], stats: this.#stats };
     const worker = new Worker(new URL('./incoming-worker.js', import.meta.url), { workerData });

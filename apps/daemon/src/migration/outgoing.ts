@@ -80,7 +80,7 @@ export class OutgoingMigration {
    */
   start(uriText: string, descriptors: TransportContext = {}): void {
     if (this.isActive) throw new QmpError('GenericError', "There's a migration process in progress");
-    const transport = prepareUri(uriText, descriptors);
+    const transport = prepareUri(uriText, descriptors, 'outgoing');
     this.#stats = createSharedStats();
     this.#error = undefined;
     this.#runstateBefore = undefined;

@@ -3,7 +3,7 @@
 // opens the transport with the parsed URI and that descriptor; it never sees the URI text again.
 import { QmpError } from '@mig/qmp';
 import {
-  describeUri, parseMigrationUri, TransportNotSupportedError, type MigrationUri, type TransportContext,
+  describeUri, inspectDescriptor, parseMigrationUri, TransportNotSupportedError, type MigrationUri, type TransportContext,
 } from '@mig/transports';
 
 export interface PreparedUri {
@@ -12,8 +12,11 @@ export interface PreparedUri {
   descriptor?: number;
 }
 
-/** Throws a QmpError with QEMU's or the transport's words; takes the fd: descriptor only when all else is fine. */
-export function prepareUri(text: string, descriptors: TransportContext): PreparedUri {
+/**
+ * Throws a QmpError with QEMU's or the transport's words; takes the fd: descriptor only when all else is
+ * fine, and checks it here (not open, a directory, the wrong end of a pipe) so that it fails before any state changes.
+ */
+export function prepareUri(text: string, descriptors: TransportContext, direction: 'outgoing' | 'incoming'): PreparedUri {
   let uri: MigrationUri;
   try {
     uri = parseMigrationUri(text);
@@ -25,7 +28,13 @@ export function prepareUri(text: string, descriptors: TransportContext): Prepare
   if (descriptors.takeDescriptor === undefined) {
     throw new QmpError('GenericError', `${describeUri(uri)}: no file descriptors can be handed over here`);
   }
-  return { uri, descriptor: descriptors.takeDescriptor(uri.name) };
+  const descriptor = descriptors.takeDescriptor(uri.name);
+  try {
+    inspectDescriptor(descriptor, describeUri(uri), direction);
+  } catch (err) {
+    throw new QmpError('GenericError', (err as Error).message);
+  }
+  return { uri, descriptor };
 }
 
 /** In the worker: the descriptor the main thread took, for the transport. */
