@@ -5,6 +5,7 @@
 //   tcp, unix: the target is `-incoming exec:` of the throttled reader, which listens where the source connects
 //   exec:      the source's `migrate exec:` command is the throttled reader, which feeds the target's unix socket
 //   fd:        a socket pair from the harness: one end to the source (getfd), the throttled reader on the other
+// And a migrate_cancel mid-stream closes each transport: the target sees a stream that is not whole.
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -40,10 +41,10 @@ async function waitForFile(path: string): Promise<void> {
 }
 
 /** The target and the throttled reader in front of it, for one transport. */
-async function slowTarget(transport: Transport, dir: string): Promise<Setup> {
+async function slowTarget(transport: Transport, dir: string, ramMiB: number): Promise<Setup> {
   const targetSock = join(dir, 'target.sock');
   const ready = join(dir, 'reader.ready');
-  const launch = (incoming: string) => launchVm({ kind: 'mig', ramMiB: RAM_MIB, incoming, dir, name: 'target' });
+  const launch = (incoming: string) => launchVm({ kind: 'mig', ramMiB, incoming, dir, name: 'target' });
   switch (transport) {
     case 'tcp':
     case 'unix': {
@@ -79,7 +80,7 @@ async function slowTarget(transport: Transport, dir: string): Promise<Setup> {
   }
 }
 
-describe('a slow target holds the source back, over every transport', () => {
+describe('every transport with a peer here, behind a slow reader: backpressure and cancel', () => {
   afterEach(cleanupAll);
 
   it.each(['tcp', 'unix', 'exec', 'fd'] as const)('%s: the source’s own memory stays bounded while the target reads slowly', async (transport) => {
@@ -87,7 +88,7 @@ describe('a slow target holds the source back, over every transport', () => {
     const ramFile = join(dir, 'src.ram');
     await fillRamFile(ramFile, RAM_MIB << 20, { seed: 901, zeroFraction: 0 });
     const fileHash = await sha256File(ramFile);
-    const { target, uri, prepare } = await slowTarget(transport, dir);
+    const { target, uri, prepare } = await slowTarget(transport, dir, RAM_MIB);
     const source = await launchVm({ kind: 'mig', ramMiB: RAM_MIB, ramFile, dir, name: 'source' });
     await prepare?.(source);
     const pid = source.proc.pid!;
@@ -107,5 +108,31 @@ describe('a slow target holds the source back, over every transport', () => {
     console.log(`${transport}: ${RAM_MIB} MiB in ${took} ms; source RssAnon ${before.anon >> 20} → max ${max.anon >> 20} MiB (+${grew >> 20} MiB, ${max.samples} samples)`);
     expect(max.samples).toBeGreaterThan(50);
     expect(grew).toBeLessThan(BOUND);
+  });
+
+  it.each(['tcp', 'unix', 'exec', 'fd'] as const)('%s: migrate_cancel mid-stream closes the transport: the target fails, the source runs on intact', async (transport) => {
+    const dir = await tmpDir(`mig-cancel-${transport}-`);
+    const ramFile = join(dir, 'src.ram');
+    const ramMiB = 128; // about 1.6 s at RATE: the cancel lands after 32 MiB
+    await fillRamFile(ramFile, ramMiB << 20, { seed: 902, zeroFraction: 0 });
+    const fileHash = await sha256File(ramFile);
+    const { target, uri, prepare } = await slowTarget(transport, dir, ramMiB);
+    const source = await launchVm({ kind: 'mig', ramMiB, ramFile, dir, name: 'source' });
+    await prepare?.(source);
+    await startMigration(source, uri);
+    for (;;) {
+      const r = await source.waitForMigration(['active', 'completed', 'failed']);
+      if (r.status !== 'active') throw new Error(`migration ended before the cancel: ${JSON.stringify(r)}`);
+      if ((r.ram?.transferred ?? 0) > 32 << 20) break;
+      await sleep(20);
+    }
+    const cancelled = Date.now();
+    await source.qmp.execute('migrate_cancel');
+    expect((await source.waitForMigration(undefined, 10_000)).status).toBe('cancelled');
+    expect(Date.now() - cancelled).toBeLessThan(5_000);
+    expect(await source.runState()).toBe('running');
+    expect(await source.hashRam()).toBe(fileHash);
+    // the source closed its end: the reader sees the end of a stream that is not whole, and so does the target
+    expect((await target.waitForMigration(undefined, 20_000)).status).toBe('failed');
   });
 });
