@@ -129,10 +129,10 @@ describe('mig-daemon lifecycle', () => {
     expect(dead.stderr).toContain('cannot reach QMP');
   });
 
-  it('refuses a second migrate while one runs, and unsupported transports by name', async () => {
+  it('refuses a second migrate while one runs, an fd name it was not given, and rdma by name', async () => {
     const { source, uri } = await pair(8 << 20);
-    await expect(source.qmp.execute('migrate', { uri: 'fd:mig' })).rejects.toThrow('fd: migration transport is not supported yet');
-    await expect(source.qmp.execute('migrate', { uri: 'rdma:127.0.0.1:1' })).rejects.toThrow('rdma: migration transport is not supported yet');
+    await expect(source.qmp.execute('migrate', { uri: 'fd:mig' })).rejects.toThrow("File descriptor named 'mig' has not been found");
+    await expect(source.qmp.execute('migrate', { uri: 'rdma:127.0.0.1:1' })).rejects.toThrow('rdma:127.0.0.1:1: RDMA migration is not supported by mig yet');
     await expect(source.qmp.execute('migrate', { uri: 'bogus:1' })).rejects.toThrow("unknown migration URI scheme 'bogus'");
     await source.qmp.execute('migrate', { uri });
     await expect(source.qmp.execute('migrate', { uri })).rejects.toThrow("There's a migration process in progress");

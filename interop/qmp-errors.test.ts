@@ -22,6 +22,8 @@ const REQUIRED: Record<string, Record<string, unknown>> = {
   migrate_set_speed: { value: 1 << 30 },
   migrate_set_downtime: { value: 0.3 },
   'migrate-set-cache-size': { value: 64 << 20 },
+  getfd: { fdname: 'x' },
+  closefd: { fdname: 'x' },
   // mig's own x- commands (QEMU has none of them: only mig-daemon is asked)
   'x-mig-workload': { action: 'stop' },
   'x-mig-disk-workload': { drive: 'd0', action: 'stop' },
@@ -87,6 +89,14 @@ const BAD: Record<string, BadCall[]> = {
     { args: {}, names: 'value' },
   ],
   qmp_capabilities: [{ args: { enable: 'oob' }, names: 'enable' }],
+  getfd: [
+    { args: { fdname: 5 }, names: 'fdname' },
+    { args: {}, names: 'fdname' },
+  ],
+  closefd: [
+    { args: { fdname: true }, names: 'fdname' },
+    { args: {}, names: 'fdname' },
+  ],
   'x-mig-workload': [
     { args: { action: 5 }, names: 'action' },
     { args: {}, names: 'action' },

@@ -3,7 +3,7 @@
 import { Worker } from 'node:worker_threads';
 import { Blockers } from '@mig/core';
 import { DirtyBitmap, PAGE_SIZE } from '@mig/ram';
-import { QmpServer, type QmpHandlers, type QmpListener } from '@mig/qmp';
+import { QmpError, QmpServer, type QmpHandlers, type QmpListener } from '@mig/qmp';
 import type { DaemonConfig } from './cli/args.js';
 import { Drives } from './block/drives.js';
 import { completeDiskWorkload } from './guest/disk-workload-config.js';
@@ -21,6 +21,7 @@ import { blockHandlers } from './qmp/block.js';
 import { diskWorkloadHandlers } from './qmp/disk-workload.js';
 import { hmpHandlers } from './qmp/hmp.js';
 import { qemuIoMonitorCommand } from './qmp/hmp-qemu-io.js';
+import { commandLineDescriptors, fdHandlers, incomingDescriptors, MonitorDescriptors, outgoingDescriptors } from './qmp/fds.js';
 import { memoryHandlers } from './qmp/memory.js';
 import { migrateHandlers, queryMigrate, type MigrateControl } from './qmp/migrate.js';
 import { runStateHandlers } from './qmp/run-state.js';
@@ -47,6 +48,8 @@ export class Daemon {
   readonly drives: Drives;
   /** Guest writes to the drives, one workload per drive, while the guest runs (main thread). */
   readonly diskWorkloads: DiskWorkloads;
+  /** getfd's descriptors, by monitor and name, until a migration takes one. */
+  readonly descriptors = new MonitorDescriptors();
   #listeners: QmpListener[] = [];
 
   constructor(
@@ -125,7 +128,11 @@ export class Daemon {
     await this.#populateRam();
     // As QEMU: the incoming listener is up before QMP answers, so a harness that sees QMP can migrate at once.
     if (this.config.incoming !== undefined && this.config.incoming !== 'defer') {
-      await this.incoming.start(this.config.incoming);
+      try {
+        await this.incoming.start(this.config.incoming, commandLineDescriptors);
+      } catch (err) {
+        throw new Error(`-incoming ${this.config.incoming}: ${err instanceof QmpError ? err.desc : (err as Error).message}`, { cause: err });
+      }
     }
     for (const endpoint of this.config.qmp) this.#listeners.push(await this.qmp.listen(endpoint));
     this.log.info('ready', {
@@ -174,6 +181,7 @@ export class Daemon {
     // closes the listeners and disconnects the clients together: a listener alone waits for its clients to
     // leave, and a client waiting for the exit would hold the daemon until it gave up
     await this.qmp.close();
+    this.descriptors.closeAll();
     this.exit(0);
   }
 
@@ -186,11 +194,16 @@ export class Daemon {
       blockers: this.blockers,
       incomingArg: this.config.incoming,
       settings: this.settings,
+      descriptors: {
+        outgoing: (ctx) => outgoingDescriptors(this.descriptors, ctx),
+        incoming: (ctx) => incomingDescriptors(this.descriptors, ctx),
+      },
     };
     return {
       ...versionHandlers(),
       ...runStateHandlers({ vm: this.vm, quit: () => void this.shutdown('host-qmp-quit') }),
       ...migrateHandlers(migrate),
+      ...fdHandlers(this.descriptors),
       ...settingsHandlers({ settings: this.settings, outgoing: this.outgoing }),
       ...memoryHandlers({ readPhysical: (a, n) => this.vm.readPhysical(a, n), writePhysical: (a, b) => this.writePhysical(a, b) }),
       ...workloadHandlers({ workload: this.workload, ramSize: this.vm.ramSize }),

@@ -15,6 +15,7 @@ import type { MigrateSetParameters, MigrationCapabilityStatus } from './commands
 import { QmpConnectionClosedError, QmpError, QmpProtocolError, QmpTimeoutError } from './errors.js';
 import { eventSchemas, isEventName, type EventData, type EventName, type QmpTimestamp } from './events.js';
 import { formatEndpoint, parseEndpoint, type QmpEndpoint } from './wire/endpoint.js';
+import { sendWithDescriptors } from './wire/descriptors.js';
 import { LineDecoder } from './wire/framing.js';
 import { QmpGreetingSchema, type QmpGreeting } from './wire/messages.js';
 
@@ -32,6 +33,11 @@ export interface QmpClientOptions {
 export interface ExecuteOptions {
   /** Reject with QmpTimeoutError if no reply came within this time (the reply is then ignored). */
   timeoutMs?: number;
+  /**
+   * Descriptors sent with the request as SCM_RIGHTS (unix sockets only), as `getfd` wants them. They stay
+   * open here: the peer receives its own copies.
+   */
+  fds?: readonly number[];
 }
 
 /** An event as received. `data` is `{}` when the wire had none. */
@@ -189,8 +195,38 @@ export class QmpClient {
         }, options.timeoutMs);
       }
       this.pending.set(id, entry);
-      this.socket.write(`${JSON.stringify(msg)}\n`);
+      const line = `${JSON.stringify(msg)}\n`;
+      if (options.fds === undefined || options.fds.length === 0) this.socket.write(line);
+      else {
+        this.writeWithDescriptors(Buffer.from(line), options.fds).catch((err: unknown) => {
+          this.pending.delete(id);
+          if (entry.timer) clearTimeout(entry.timer);
+          reject(err);
+        });
+      }
     });
+  }
+
+  /** The request's first bytes go with the descriptors in one sendmsg, after whatever node still buffers. */
+  private async writeWithDescriptors(bytes: Buffer, fds: readonly number[]): Promise<void> {
+    const fd = (this.socket as unknown as { _handle?: { fd?: unknown } })._handle?.fd;
+    if (this.endpoint.kind !== 'unix' || typeof fd !== 'number' || fd < 0) {
+      throw new Error(`cannot send file descriptors to ${this.label}: SCM_RIGHTS needs a unix socket`);
+    }
+    for (let attempt = 0; ; attempt++) {
+      if (this.socket.writableLength > 0) await new Promise((resolve) => this.socket.once('drain', resolve));
+      try {
+        const sent = sendWithDescriptors(fd, bytes, fds);
+        if (sent < bytes.length) this.socket.write(bytes.subarray(sent));
+        return;
+      } catch (err) {
+        // the socket is full: the server is behind on reading; try again shortly
+        if ((err as NodeJS.ErrnoException).code !== 'EAGAIN' || attempt >= 100) {
+          throw new Error(`sending file descriptors to ${this.label} failed: ${(err as Error).message}`, { cause: err });
+        }
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+    }
   }
 
   /** `execute`, then the reply checked against the command's schema (QmpProtocolError if it does not match). */
@@ -298,6 +334,13 @@ export class QmpClient {
   }
   humanMonitorCommand(args: CommandArgsInput<'human-monitor-command'>): Promise<CommandReturn<'human-monitor-command'>> {
     return this.call('human-monitor-command', args);
+  }
+  /** Hands descriptor `fd` to the peer under `fdname` (SCM_RIGHTS; unix sockets only). Ours stays open. */
+  getfd(fdname: string, fd: number): Promise<CommandReturn<'getfd'>> {
+    return this.call('getfd', { fdname }, { fds: [fd] });
+  }
+  closefd(fdname: string): Promise<CommandReturn<'closefd'>> {
+    return this.call('closefd', { fdname });
   }
 
   /**

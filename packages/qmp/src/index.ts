@@ -20,8 +20,11 @@ export {
   XMigDiskWorkloadArgs, DiskWorkloadInfoSchema, type DiskWorkloadInfo, DISK_WORKLOAD_PATTERNS, DISK_WORKLOAD_ACTIONS,
 } from './commands/x-mig-disk-workload.js';
 export { HumanMonitorCommandArgs } from './commands/human-monitor-command.js';
+export { GetfdArgs } from './commands/getfd.js';
+export { ClosefdArgs } from './commands/closefd.js';
 export * from './wire/endpoint.js';
 export * from './wire/framing.js';
+export { closeDescriptor, descriptorPassingAvailable, pipePair, socketPair } from './wire/descriptors.js';
 export * from './wire/messages.js';
 export * from './client.js';
 export * from './server.js';

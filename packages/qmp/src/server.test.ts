@@ -218,6 +218,8 @@ const members: Record<CommandName, { required: Record<string, QType>; optional: 
     optional: { rate: 'uint64', offset: 'uint64', length: 'uint64', pattern: 'enum', block: 'uint64' },
   },
   'x-mig-query-disk-workload': { required: {}, optional: {} },
+  getfd: { required: { fdname: 'str' }, optional: {} },
+  closefd: { required: { fdname: 'str' }, optional: {} },
 };
 
 const goodValue: Record<QType, unknown> = {

@@ -3,7 +3,7 @@
  * capability negotiation and request checks as QEMU 7.2 does them, arguments validated with the commands' zod
  * schemas, handlers supplied by the daemon. Nothing a client sends, and nothing a handler throws, crashes it.
  */
-import { lstatSync, unlinkSync } from 'node:fs';
+import { closeSync, lstatSync, unlinkSync } from 'node:fs';
 import net from 'node:net';
 import type { z } from 'zod';
 import {
@@ -18,6 +18,8 @@ import { EmptyReturn } from './commands/types.js';
 import { QmpError } from './errors.js';
 import { eventSchemas, type EventData, type EventName, type EventsWithoutData } from './events.js';
 import { describeArgumentError } from './qapi.js';
+import { DescriptorReader } from './wire/descriptor-reader.js';
+import { descriptorPassingAvailable } from './wire/descriptors.js';
 import type { QmpEndpoint } from './wire/endpoint.js';
 import { formatEndpoint } from './wire/endpoint.js';
 import { DEFAULT_MAX_LINE_BYTES, LineDecoder, LineTooLongError } from './wire/framing.js';
@@ -29,6 +31,14 @@ export interface QmpCommandContext {
   clientId: number;
   /** Aborted when that connection goes away (the reply will not be delivered). */
   signal: AbortSignal;
+  /** Which listener the client came through (1, 2, ... in listen order): QEMU's monitor, which owns getfd's names. */
+  monitor: number;
+  /**
+   * QEMU's qemu_chr_fe_get_msgfd: the descriptor sent with SCM_RIGHTS along with this request (or, failing
+   * that, one an earlier request of the connection left unclaimed), or undefined. The caller owns it; the
+   * others of the same message are closed. Always undefined over tcp.
+   */
+  takeDescriptor(): number | undefined;
 }
 
 export type QmpHandler<K extends HandledCommandName> = (
@@ -74,6 +84,19 @@ function defaultLog(level: 'warn' | 'error', message: string, err?: unknown): vo
   console.error(`[qmp ${level}] ${message}`, ...(err === undefined ? [] : [err]));
 }
 
+function closeQuietly(fds: readonly number[]): void {
+  for (const fd of fds) {
+    try {
+      closeSync(fd);
+    } catch {
+      // already closed
+    }
+  }
+}
+
+/** The descriptors that came with one request line; `takeDescriptor` empties it. */
+type RequestDescriptors = number[];
+
 class Connection {
   negotiated = false;
   oob = false;
@@ -82,6 +105,12 @@ class Connection {
   private readonly abort = new AbortController();
   private closed = false;
   private stopped = false;
+  /** Reads the socket when it is a unix one and descriptors can be passed; else node reads it. */
+  private readonly reader: DescriptorReader | undefined;
+  /** Descriptors received while a request line is being read: they belong to the next line completed. */
+  private incomingFds: number[] = [];
+  /** Descriptors a request left unclaimed: a later getfd may still take them, as QEMU's chardev keeps them. */
+  private lingeringFds: number[] = [];
 
   constructor(
     readonly id: number,
@@ -89,17 +118,42 @@ class Connection {
     private readonly server: QmpServer,
     maxLineBytes: number,
     private readonly maxPendingOutput: number,
+    readonly monitor: number,
+    passDescriptors: boolean,
   ) {
     this.decoder = new LineDecoder(maxLineBytes);
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    this.reader = passDescriptors ? this.startReader() : undefined;
+    if (this.reader === undefined) {
+      socket.on('data', (chunk: Buffer) => this.onData(chunk, []));
+      socket.resume(); // a unix listener accepts paused
+    }
     socket.on('error', () => {
       // ECONNRESET/EPIPE from a client that went away: 'close' follows and cleans up.
     });
     socket.on('close', () => {
       this.closed = true;
+      this.reader?.close();
+      closeQuietly(this.incomingFds.splice(0));
+      closeQuietly(this.lingeringFds.splice(0));
       this.abort.abort(new Error(`QMP client ${id} disconnected`));
       server.dropConnection(this);
     });
+  }
+
+  /** recvmsg instead of node's reads, so that SCM_RIGHTS descriptors are kept; undefined if it cannot start. */
+  private startReader(): DescriptorReader | undefined {
+    const fd = (this.socket as unknown as { _handle?: { fd?: unknown } })._handle?.fd;
+    if (typeof fd !== 'number' || fd < 0) return undefined;
+    try {
+      return new DescriptorReader(fd, {
+        data: (bytes, fds) => this.onData(bytes, fds),
+        end: () => this.onInputEnd(),
+        error: () => this.socket.destroy(),
+      });
+    } catch (err) {
+      this.server.log('warn', `QMP client ${this.id}: cannot read descriptors on this socket; reading it without`, err);
+      return undefined;
+    }
   }
 
   get isOpen(): boolean {
@@ -119,8 +173,39 @@ class Connection {
     this.socket.destroy();
   }
 
-  private onData(chunk: Buffer): void {
-    if (!this.isOpen || this.stopped) return;
+  /** The request's own descriptor, else one left from before; the rest of that message is closed. */
+  takeDescriptor(request: RequestDescriptors): number | undefined {
+    const batch = request.length > 0 ? request : this.lingeringFds;
+    const [first, ...rest] = batch.splice(0);
+    closeQuietly(rest);
+    return first;
+  }
+
+  /** After a request: descriptors it did not claim replace the lingering ones (QEMU keeps the latest). */
+  settleDescriptors(request: RequestDescriptors): void {
+    if (request.length === 0) return;
+    const left = request.splice(0);
+    if (!this.isOpen) return closeQuietly(left);
+    closeQuietly(this.lingeringFds);
+    this.lingeringFds = left;
+  }
+
+  /** The peer closed its side (unix reader): close ours, as node does for a socket it reads and QEMU does. */
+  private onInputEnd(): void {
+    this.stopped = true;
+    this.endAfterReplies();
+  }
+
+  /** Ends our side once the replies are out, then closes (a socket node never reads would stay half open). */
+  private endAfterReplies(): void {
+    if (!this.isOpen) return;
+    this.socket.once('finish', () => this.socket.destroy());
+    this.socket.end();
+  }
+
+  private onData(chunk: Buffer, fds: number[]): void {
+    if (!this.isOpen || this.stopped) return closeQuietly(fds);
+    this.incomingFds.push(...fds);
     let lines: string[];
     let overflow: LineTooLongError | undefined;
     try {
@@ -132,19 +217,22 @@ class Connection {
     }
     for (const line of lines) {
       if (line.trim() === '') continue;
+      const request = this.incomingFds.splice(0);
       // QEMU runs one command at a time per monitor and answers in order.
-      this.queue = this.queue.then(() => this.server.dispatchLine(this, line, this.abort.signal));
+      this.queue = this.queue.then(() => this.server.dispatchLine(this, line, this.abort.signal, request));
     }
-    if (overflow) {
-      const err = overflow;
-      this.stopped = true;
-      this.socket.pause();
-      this.server.log('warn', `QMP client ${this.id}: ${err.message}; closing the connection`);
-      this.queue = this.queue.then(() => {
-        this.send({ error: { class: 'GenericError', desc: `${err.message}; closing the connection` } });
-        this.socket.end();
-      });
-    }
+    if (overflow) this.onOverflow(overflow);
+  }
+
+  private onOverflow(err: LineTooLongError): void {
+    this.stopped = true;
+    if (this.reader !== undefined) this.reader.pause();
+    else this.socket.pause();
+    this.server.log('warn', `QMP client ${this.id}: ${err.message}; closing the connection`);
+    this.queue = this.queue.then(() => {
+      this.send({ error: { class: 'GenericError', desc: `${err.message}; closing the connection` } });
+      this.endAfterReplies();
+    });
   }
 }
 
@@ -158,6 +246,7 @@ export class QmpServer {
   private readonly connections = new Set<Connection>();
   private readonly listeners = new Set<QmpListener>();
   private nextClientId = 1;
+  private nextMonitor = 1;
 
   constructor(options: QmpServerOptions) {
     this.handlers = options.handlers;
@@ -180,7 +269,10 @@ export class QmpServer {
 
   /** Starts accepting clients on a unix socket (a stale socket file is replaced) or a tcp address. */
   async listen(endpoint: QmpEndpoint): Promise<QmpListener> {
-    const srv = net.createServer((socket) => this.accept(socket));
+    const monitor = this.nextMonitor++;
+    // On a unix socket, descriptors may come with the bytes: node must not read them (see DescriptorReader).
+    const passDescriptors = endpoint.kind === 'unix' && descriptorPassingAvailable();
+    const srv = net.createServer({ pauseOnConnect: passDescriptors }, (socket) => this.accept(socket, monitor, passDescriptors));
     if (endpoint.kind === 'unix') removeStaleSocket(endpoint.path);
     await new Promise<void>((resolve, reject) => {
       srv.once('error', reject);
@@ -249,24 +341,26 @@ export class QmpServer {
     this.connections.delete(c);
   }
 
-  private accept(socket: net.Socket): void {
-    const c = new Connection(this.nextClientId++, socket, this, this.maxLineBytes, this.maxPendingOutput);
+  private accept(socket: net.Socket, monitor: number, passDescriptors: boolean): void {
+    const c = new Connection(this.nextClientId++, socket, this, this.maxLineBytes, this.maxPendingOutput, monitor, passDescriptors);
     this.connections.add(c);
     c.send(this.greeting);
   }
 
   /** @internal One request line, start to reply. Never rejects. */
-  async dispatchLine(c: Connection, line: string, signal: AbortSignal): Promise<void> {
+  async dispatchLine(c: Connection, line: string, signal: AbortSignal, fds: RequestDescriptors): Promise<void> {
     try {
-      const reply = await this.handleLine(c, line, signal);
+      const reply = await this.handleLine(c, line, { clientId: c.id, signal, monitor: c.monitor, takeDescriptor: () => c.takeDescriptor(fds) });
       c.send(reply);
     } catch (err) {
       this.log('error', `QMP client ${c.id}: internal error while answering ${line.slice(0, 200)}`, err);
       c.send({ error: { class: 'GenericError', desc: `internal error: ${(err as Error).message}` } });
+    } finally {
+      c.settleDescriptors(fds);
     }
   }
 
-  private async handleLine(c: Connection, line: string, signal: AbortSignal): Promise<Record<string, unknown>> {
+  private async handleLine(c: Connection, line: string, ctx: QmpCommandContext): Promise<Record<string, unknown>> {
     let value: unknown;
     try {
       value = JSON.parse(line);
@@ -302,7 +396,7 @@ export class QmpServer {
 
     let result: unknown;
     try {
-      result = await (handler as (a: unknown, ctx: QmpCommandContext) => unknown)(args.data, { clientId: c.id, signal });
+      result = await (handler as (a: unknown, ctx: QmpCommandContext) => unknown)(args.data, ctx);
     } catch (err) {
       if (err instanceof QmpError) return fail(err.errorClass, err.desc);
       const message = err instanceof Error ? err.message : String(err);

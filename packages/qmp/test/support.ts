@@ -120,6 +120,8 @@ export function stubHandlers(overrides: Partial<QmpHandlers> = {}): QmpHandlers 
     }),
     'x-mig-disk-workload': () => {},
     'x-mig-query-disk-workload': () => [],
+    getfd: () => {},
+    closefd: () => {},
     ...overrides,
   };
 }

@@ -9,11 +9,14 @@ export class UriError extends Error {
   }
 }
 
-/** A transport mig parses but cannot open yet (fd, rdma). */
+/** A transport mig parses but cannot open yet (rdma). The message names the URI. */
 export class TransportNotSupportedError extends Error {
   override readonly name = 'TransportNotSupportedError';
-  constructor(readonly kind: string) {
-    super(`${kind}: migration transport is not supported yet by mig`);
+  constructor(
+    readonly kind: string,
+    readonly endpoint: string = `${kind}:`,
+  ) {
+    super(`${endpoint}: ${kind === 'rdma' ? 'RDMA migration' : `the ${kind}: migration transport`} is not supported by mig yet`);
   }
 }
 
@@ -56,6 +59,9 @@ const CODE_WORDS: Record<string, string> = {
   ENETUNREACH: 'network unreachable',
   ENOTSOCK: 'not a socket',
   ENAMETOOLONG: 'path too long',
+  EBADF: 'bad file descriptor',
+  ENOTCONN: 'socket is not connected',
+  EISDIR: 'is a directory',
 };
 
 /** The errno-style code of an error from node, if any. */

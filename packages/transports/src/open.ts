@@ -1,15 +1,27 @@
-import { TransportNotSupportedError } from './errors.js';
+import { TransportError, TransportNotSupportedError } from './errors.js';
 import { listenExecIncoming, openExecOutgoing } from './exec.js';
+import { listenFdIncoming, openFdOutgoing } from './fd.js';
 import type { WritableSink } from './sink.js';
 import { connectTcp, listenTcp } from './tcp.js';
-import type { MigrationUri, TransportListener } from './types.js';
+import type { MigrationUri, TransportContext, TransportListener } from './types.js';
 import { connectUnix, listenUnix } from './unix.js';
+import { describeUri } from './uri.js';
+
+/** The descriptor for `fd:NAME`, from the daemon. */
+function takeDescriptor(uri: { kind: 'fd'; name: string }, context: TransportContext): number {
+  const endpoint = describeUri(uri);
+  if (context.takeDescriptor === undefined) {
+    throw new TransportError(`${endpoint}: no file descriptors were handed to this transport (the daemon passes them)`, { endpoint });
+  }
+  return context.takeDescriptor(uri.name);
+}
 
 /**
- * Opens the outgoing migration stream: tcp/unix connect, exec starts `sh -c CMD` and writes to its
- * stdin. The sink also reports `bytesWritten`, `bytesFlushed` and `bufferedBytes`.
+ * Opens the outgoing migration stream: tcp/unix connect, exec starts `sh -c CMD` and writes to its stdin,
+ * fd writes to the descriptor `context` hands over. The sink also reports `bytesWritten`, `bytesFlushed`
+ * and `bufferedBytes`.
  */
-export async function openOutgoing(uri: MigrationUri): Promise<WritableSink> {
+export async function openOutgoing(uri: MigrationUri, context: TransportContext = {}): Promise<WritableSink> {
   switch (uri.kind) {
     case 'tcp':
       return connectTcp(uri);
@@ -18,16 +30,18 @@ export async function openOutgoing(uri: MigrationUri): Promise<WritableSink> {
     case 'exec':
       return openExecOutgoing(uri.command);
     case 'fd':
+      return openFdOutgoing(takeDescriptor(uri, context), describeUri(uri));
     case 'rdma':
-      throw new TransportNotSupportedError(uri.kind);
+      throw new TransportNotSupportedError(uri.kind, describeUri(uri));
   }
 }
 
 /**
  * Prepares the incoming migration stream: tcp/unix listen and `accept()` one connection; exec starts
- * `sh -c CMD` and `accept()` gives its stdout. The source also reports `bytesRead`.
+ * `sh -c CMD` and `accept()` gives its stdout; fd: `accept()` gives the descriptor `context` hands over.
+ * The source also reports `bytesRead`.
  */
-export async function listenIncoming(uri: MigrationUri): Promise<TransportListener> {
+export async function listenIncoming(uri: MigrationUri, context: TransportContext = {}): Promise<TransportListener> {
   switch (uri.kind) {
     case 'tcp':
       return listenTcp(uri);
@@ -36,7 +50,8 @@ export async function listenIncoming(uri: MigrationUri): Promise<TransportListen
     case 'exec':
       return listenExecIncoming(uri.command);
     case 'fd':
+      return listenFdIncoming(takeDescriptor(uri, context), describeUri(uri));
     case 'rdma':
-      throw new TransportNotSupportedError(uri.kind);
+      throw new TransportNotSupportedError(uri.kind, describeUri(uri));
   }
 }

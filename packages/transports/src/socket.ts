@@ -31,7 +31,8 @@ export function connectSocket(options: net.NetConnectOpts, endpoint: string): Pr
   });
 }
 
-function socketSink(socket: net.Socket, endpoint: string): WritableSink {
+/** A sink over a connected socket (tcp, unix, or one handed over as fd:); the peer's close fails it at once. */
+export function socketSink(socket: net.Socket, endpoint: string): WritableSink {
   socket.setNoDelay(true);
   const sink = new WritableSink(socket, { endpoint, release: () => socket.destroy() });
   // The target never talks back in precopy; read whatever comes so that its FIN is seen.

@@ -16,6 +16,18 @@ export type MigrationUri =
 
 export type MigrationUriKind = MigrationUri['kind'];
 
+/**
+ * What opening a transport gets from the daemon besides the parsed URI. `fd:NAME` needs a descriptor that
+ * only the daemon has: the monitor's named one from `getfd`, or one inherited by number (`-incoming fd:N`).
+ */
+export interface TransportContext {
+  /**
+   * The descriptor `fd:NAME` stands for. From here the transport owns it (QEMU's monitor_get_fd removes it
+   * from the monitor): it is closed when the stream is done. Throws, with the daemon's words, when there is none.
+   */
+  takeDescriptor?(name: string): number;
+}
+
 /** The incoming stream: chunks in arrival order; a failure is a rejection of the iteration. */
 export interface ByteSource extends AsyncIterable<Uint8Array> {
   destroy(err?: Error): void;

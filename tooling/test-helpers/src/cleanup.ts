@@ -11,11 +11,25 @@ const liveProcs = new Set<ChildProcess>();
 const liveDirs = new Set<string>();
 let exitHookInstalled = false;
 
+/**
+ * One 'exit' listener per process for every copy of this module: vitest evaluates it afresh for each test
+ * file of a forked run, and a listener per copy would pile up past node's warning limit.
+ */
+const EXIT_HOOKS = Symbol.for('@mig/test-helpers exit hooks');
+
 function installExitHook(): void {
   if (exitHookInstalled) return;
   exitHookInstalled = true;
+  const holder = globalThis as { [EXIT_HOOKS]?: Set<() => void> };
+  let hooks = holder[EXIT_HOOKS];
+  if (hooks === undefined) {
+    const all = (hooks = holder[EXIT_HOOKS] = new Set());
+    process.once('exit', () => {
+      for (const hook of all) hook();
+    });
+  }
   // Last resort if the test forgot cleanupAll(): synchronous work only in an exit handler.
-  process.once('exit', () => {
+  hooks.add(() => {
     for (const p of liveProcs) {
       try {
         p.kill('SIGKILL');

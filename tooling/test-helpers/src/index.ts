@@ -33,3 +33,8 @@ export {
   type VmKind,
 } from './vm.js';
 export { QEMU_BLOCK_SOURCE_DOWNTIME_LIMIT_MS, startMigration, type MigrateOptions } from './migrate.js';
+export { closeDescriptor, handDescriptor, pipePair, socketPair } from './descriptors.js';
+/** The QMP client the VMs are driven with, for a test that opens another connection (a tcp monitor). */
+export { QmpClient, QmpError } from '@mig/qmp';
+export { processMemory, sampleMemory, type MemorySampler, type ProcessMemory } from './memory.js';
+export { slowReaderCommand, type SlowReaderOptions } from './slow-reader.js';

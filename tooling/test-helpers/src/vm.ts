@@ -45,6 +45,8 @@ export interface LaunchOptions {
   dir?: string;
   /** How long to wait for the QMP socket to answer. Default 20 s. */
   startTimeoutMs?: number;
+  /** Descriptors the process inherits, as its descriptors 3, 4, ... in this order (for `-incoming fd:3`). */
+  inheritFds?: readonly number[];
 }
 
 /** query-migrate's reply (QEMU 7.2 shape; fields beyond status vary by state). */
@@ -158,7 +160,7 @@ export async function launchVm(opts: LaunchOptions): Promise<Vm> {
     throw new VmStartError('launchVm: apps/daemon/dist/main.js is missing: run `pnpm build` first', '');
   }
 
-  const proc = spawn(cmd, cmdArgs, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(cmd, cmdArgs, { stdio: ['ignore', 'pipe', 'pipe', ...(opts.inheritFds ?? [])] });
   trackProcess(proc);
   let stderr = '';
   proc.stderr?.setEncoding('utf8');

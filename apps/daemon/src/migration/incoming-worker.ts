@@ -3,10 +3,11 @@
 // has moved the migration to setup before this starts; the worker's machine starts there.
 import { parentPort, workerData } from 'node:worker_threads';
 import { encodeError } from '@mig/core';
-import { listenIncoming, parseMigrationUri, type ByteSource, type IncomingListener } from '@mig/transports';
+import { listenIncoming, type ByteSource, type IncomingListener } from '@mig/transports';
 import type { FromIncomingWorker, IncomingWorkerData, ToIncomingWorker } from './protocol.js';
 import { WorkerStatusReporter } from './worker-status.js';
 import { incomingSections } from './sections.js';
+import { workerDescriptors } from './transport-uri.js';
 import { guestRamInWorker } from './worker-ram.js';
 
 const data = workerData as IncomingWorkerData;
@@ -36,7 +37,7 @@ port.on('message', (message: ToIncomingWorker) => {
 const cancelled = (): boolean => state.status === 'cancelling';
 
 async function accept(): Promise<ByteSource> {
-  listener = await listenIncoming(parseMigrationUri(data.uri));
+  listener = await listenIncoming(data.transport.uri, workerDescriptors(data.transport));
   post(listener.address === undefined ? { type: 'listening' } : { type: 'listening', address: listener.address });
   try {
     if (cancelled()) throw new IncomingCancelledError();

@@ -3,10 +3,12 @@
 // stream, and what happens to the guest when the stream is loaded.
 import { Worker } from 'node:worker_threads';
 import { isMigrationRunning, isTerminalStatus, MigrationStateMachine, type MigrationStatus, type StatusChange } from '@mig/core';
+import type { TransportContext } from '@mig/transports';
 import type { Logger } from '../log.js';
 import type { Vm } from '../guest/vm.js';
 import { decodeMigrationError, errorLogFields } from './errors.js';
 import type { FromIncomingWorker, IncomingWorkerData, WorkerRamBlock } from './protocol.js';
+import { prepareUri } from './transport-uri.js';
 import { applyWorkerChange, settleWorkerEnd } from './worker-status.js';
 import { openDriveChannel, type DriveHost } from '../block/drive-host.js';
 import type { Drives } from '../block/drives.js';
@@ -59,12 +61,16 @@ export class IncomingMigration {
     return reply;
   }
 
-  /** Starts listening on `uri`; resolves once listening (or rejects if the listener could not be set up). */
-  start(uri: string): Promise<void> {
+  /**
+   * Starts listening on `uri`; resolves once listening (or rejects if the listener could not be set up).
+   * `descriptors` gives `fd:NAME` its descriptor (a getfd name, or an inherited number).
+   */
+  start(uri: string, descriptors: TransportContext = {}): Promise<void> {
     const now = this.state.status;
     if (now !== 'none') {
       throw new Error(isMigrationRunning(now) ? 'an incoming migration is already in progress' : 'The incoming migration has already been started');
     }
+    const transport = prepareUri(uri, descriptors, 'incoming');
     this.state.transition('none', 'setup');
     // a `block` section may come whatever this side's capabilities say (QEMU's target needs none): the drives
     // are always offered, and a stream naming a drive this target lacks fails naming it
@@ -72,7 +78,7 @@ export class IncomingMigration {
     const { host, port } = openDriveChannel(drives);
     this.#driveHost = host;
     const workerData: IncomingWorkerData = {
-      uri, machine: this.machine, ram: [...this.ram], stats: this.#stats,
+      uri, transport, machine: this.machine, ram: [...this.ram], stats: this.#stats,
       block: { drives: drives.map((d) => d.workerInfo()), drivePort: port },
     };
     const worker = new Worker(new URL('./incoming-worker.js', import.meta.url), { workerData, transferList: [port] });

@@ -7,9 +7,10 @@ import {
 } from '@mig/core';
 import type { BlockSaveSection } from '@mig/block';
 import { DirtyBitmap, PAGE_SIZE, type RamSaveSection } from '@mig/ram';
-import { openOutgoing, parseMigrationUri } from '@mig/transports';
+import { openOutgoing, TransportError } from '@mig/transports';
 import type { FromOutgoingWorker, OutgoingWorkerData, ToOutgoingWorker } from './protocol.js';
 import { outgoingSections } from './sections.js';
+import { workerDescriptors } from './transport-uri.js';
 import { guestRamInWorker } from './worker-ram.js';
 import { WorkerStatusReporter } from './worker-status.js';
 
@@ -56,9 +57,11 @@ async function run(): Promise<FromOutgoingWorker> {
   activeRam = ramSection;
   let sink;
   try {
-    sink = await openOutgoing(parseMigrationUri(data.uri));
+    sink = await openOutgoing(data.transport.uri, workerDescriptors(data.transport));
   } catch (err) {
-    const error = new MigrationFailedError('open', `cannot open the migration stream to ${data.uri}: ${errorMessage(err)}`, { cause: err });
+    // a TransportError names the URI and the system error already
+    const why = err instanceof TransportError ? err.message : `cannot open the migration stream to ${data.uri}: ${errorMessage(err)}`;
+    const error = new MigrationFailedError('open', why, { cause: err });
     return { type: 'done', ...status.finish('failed'), error: encodeError(error) };
   }
   if (abort.signal.aborted) {

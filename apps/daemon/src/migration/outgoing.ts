@@ -7,7 +7,7 @@ import {
   ProgressTracker, type MigrationStats, type MigrationStatus, type ProgressReport, type StatusChange,
 } from '@mig/core';
 import { QmpError } from '@mig/qmp';
-import { parseMigrationUri, type MigrationUri } from '@mig/transports';
+import type { TransportContext } from '@mig/transports';
 import type { Logger } from '../log.js';
 import type { RunState, Vm } from '../guest/vm.js';
 import { decodeMigrationError, errorLogFields } from './errors.js';
@@ -16,6 +16,7 @@ import type { MigrationSettings } from './settings.js';
 import { openDriveChannel, type DriveHost } from '../block/drive-host.js';
 import type { Drive } from '../block/drive.js';
 import type { Drives } from '../block/drives.js';
+import { prepareUri, type PreparedUri } from './transport-uri.js';
 import { applyWorkerChange, settleWorkerEnd } from './worker-status.js';
 
 export interface OutgoingEvents {
@@ -81,18 +82,13 @@ export class OutgoingMigration {
     }) as Record<string, unknown>;
   }
 
-  /** `migrate`: checks what QEMU checks, then starts the worker; the reply does not wait for the stream. */
-  start(uriText: string): void {
+  /**
+   * `migrate`: checks what QEMU checks, then starts the worker; the reply does not wait for the stream.
+   * `descriptors` gives `fd:NAME` its descriptor (the monitor's getfd names).
+   */
+  start(uriText: string, descriptors: TransportContext = {}): void {
     if (this.isActive) throw new QmpError('GenericError', "There's a migration process in progress");
-    let uri: MigrationUri;
-    try {
-      uri = parseMigrationUri(uriText);
-    } catch (err) {
-      throw new QmpError('GenericError', (err as Error).message);
-    }
-    if (uri.kind === 'fd' || uri.kind === 'rdma') {
-      throw new QmpError('GenericError', `${uri.kind}: migration transport is not supported yet by mig`);
-    }
+    const transport = prepareUri(uriText, descriptors, 'outgoing');
     this.#stats = createSharedStats();
     this.#error = undefined;
     this.#runstateBefore = undefined;
@@ -101,7 +97,7 @@ export class OutgoingMigration {
     this.#progress = totalBytes > 0 ? new ProgressTracker({ totalBytes }) : undefined;
     this.state.transition(this.state.status, 'setup'); // from none or the last one's end
     this.log.info('migration started', { uri: uriText, ram: this.vm.ramSize, runstate: this.vm.runstate });
-    this.#spawn(uriText);
+    this.#spawn(uriText, transport);
   }
 
   #blockEnabled(): boolean {
@@ -127,10 +123,11 @@ export class OutgoingMigration {
     return { data, port };
   }
 
-  #spawn(uri: string): void {
+  #spawn(uri: string, transport: PreparedUri): void {
     const block = this.#blockData();
     const workerData: OutgoingWorkerData = {
       uri,
+      transport,
       machine: this.machine,
       ram: [...this.ram],
       parameters: { ...this.settings.parameters },

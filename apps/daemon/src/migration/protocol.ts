@@ -6,6 +6,7 @@ import type { MessagePort } from 'node:worker_threads';
 import type { MigrationStatus, SyncInfo, WireError } from '@mig/core';
 import type { WorkerDriveInfo } from '../block/drive-protocol.js';
 import type { HostMemoryHandle } from '../guest/host-memory.js';
+import type { PreparedUri } from './transport-uri.js';
 
 export interface WorkerRamBlock {
   idstr: string;
@@ -14,7 +15,10 @@ export interface WorkerRamBlock {
 }
 
 export interface OutgoingWorkerData {
+  /** The URI as given, for messages. */
   uri: string;
+  /** The URI parsed, with the fd: descriptor taken on the main thread: what the worker opens. */
+  transport: PreparedUri;
   machine: string;
   ram: WorkerRamBlock[];
   /** Migration parameters at the start (QEMU names); later changes arrive as `set-parameters`. */
@@ -41,7 +45,10 @@ export interface OutgoingBlockData {
 }
 
 export interface IncomingWorkerData {
+  /** The URI as given, for messages. */
   uri: string;
+  /** The URI parsed, with the fd: descriptor taken on the main thread: what the worker opens. */
+  transport: PreparedUri;
   machine: string;
   ram: WorkerRamBlock[];
   stats: SharedArrayBuffer;

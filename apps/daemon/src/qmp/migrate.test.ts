@@ -2,20 +2,21 @@ import type { MigrationStatus } from '@mig/core';
 import { QmpError } from '@mig/qmp';
 import { describe, expect, it, vi } from 'vitest';
 import { MigrationSettings } from '../migration/settings.js';
+import type { TransportContext } from '@mig/transports';
 import { migrateHandlers, type MigrateControl } from './migrate.js';
 import { call, qmpErrorOf } from '../../test/qmp-call.js';
 
 function control(over: { incomingStatus?: MigrationStatus; runstate?: string; blocked?: string[]; incomingArg?: string } = {}) {
   const outgoing = {
     status: 'none' as MigrationStatus,
-    start: vi.fn<(uri: string) => void>(),
+    start: vi.fn<(uri: string, descriptors?: TransportContext) => void>(),
     cancel: vi.fn(),
     queryMigrate: vi.fn((reasons: readonly string[]) => ({ status: 'completed', reasons })),
     queryProgress: vi.fn((): ReturnType<MigrateControl['outgoing']['queryProgress']> => undefined),
   };
   const incoming = {
     status: over.incomingStatus ?? ('none' as MigrationStatus),
-    start: vi.fn(async (_uri: string) => {}),
+    start: vi.fn(async (_uri: string, _descriptors?: TransportContext) => {}),
     queryMigrate: vi.fn(() => ({ status: 'active' })),
   };
   const blocked = over.blocked ?? [];
@@ -39,7 +40,7 @@ describe('migrate handlers', () => {
   it('migrate starts the outgoing migration with the URI', () => {
     const { h, outgoing } = control();
     call(h.migrate, { uri: 'tcp:127.0.0.1:4444' });
-    expect(outgoing.start).toHaveBeenCalledWith('tcp:127.0.0.1:4444');
+    expect(outgoing.start).toHaveBeenCalledWith('tcp:127.0.0.1:4444', undefined);
   });
 
   it("migrate refuses what mig cannot do, a waiting target, and a blocked guest, in QEMU's words", async () => {
@@ -83,13 +84,32 @@ describe('migrate handlers', () => {
     expect(await qmpErrorOf(() => call(plain.h['migrate-incoming'], { uri: 'tcp:0:0' }))).toBe("GenericError: '-incoming' was not specified on the command line");
     const deferred = control({ incomingArg: 'defer' });
     await call(deferred.h['migrate-incoming'], { uri: 'tcp:0:4444' });
-    expect(deferred.incoming.start).toHaveBeenCalledWith('tcp:0:4444');
+    expect(deferred.incoming.start).toHaveBeenCalledWith('tcp:0:4444', undefined);
     deferred.incoming.start.mockImplementationOnce(() => {
       throw new Error('The incoming migration has already been started');
     });
     expect(await qmpErrorOf(() => call(deferred.h['migrate-incoming'], { uri: 'tcp:0:4444' }))).toBe('GenericError: The incoming migration has already been started');
     deferred.incoming.start.mockRejectedValueOnce(new Error('cannot listen for the migration stream on tcp:0:4444: address already in use (EADDRINUSE)'));
     expect(await qmpErrorOf(() => call(deferred.h['migrate-incoming'], { uri: 'tcp:0:4444' }))).toMatch(/^GenericError: cannot listen .*EADDRINUSE/);
+  });
+
+  it("both directions get the descriptors of the request's monitor, and a QmpError from them passes as it is", async () => {
+    const deferred = control({ incomingArg: 'defer' });
+    const asked: string[] = [];
+    const ctl = { ...deferred.ctl, descriptors: {
+      outgoing: (ctx: { monitor: number }) => ({ takeDescriptor: () => (asked.push(`out ${ctx.monitor}`), 5) }),
+      incoming: (ctx: { monitor: number }) => ({ takeDescriptor: () => (asked.push(`in ${ctx.monitor}`), 6) }),
+    } };
+    const h = migrateHandlers(ctl);
+    call(h.migrate, { uri: 'fd:a' }, { monitor: 3 });
+    deferred.outgoing.start.mock.calls[0]?.[1]?.takeDescriptor?.('a');
+    await call(h['migrate-incoming'], { uri: 'fd:b' }, { monitor: 4 });
+    deferred.incoming.start.mock.calls[0]?.[1]?.takeDescriptor?.('b');
+    expect(asked).toEqual(['out 3', 'in 4']);
+    deferred.incoming.start.mockImplementationOnce(() => {
+      throw new QmpError('GenericError', "File descriptor named 'b' has not been found");
+    });
+    expect(await qmpErrorOf(() => call(h['migrate-incoming'], { uri: 'fd:b' }))).toBe("GenericError: File descriptor named 'b' has not been found");
   });
 
   it('migrate_cancel cancels the outgoing migration', () => {

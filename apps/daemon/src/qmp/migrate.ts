@@ -1,7 +1,8 @@
 // migrate, migrate-incoming, migrate_cancel, query-migrate and x-mig-query-progress: the checks QEMU 7.2
 // makes before a migration starts (with its error texts), then the migration controllers.
 import type { MigrationStatus, ProgressReport } from '@mig/core';
-import { QmpError, type MigrationProgress, type QmpHandlers } from '@mig/qmp';
+import { QmpError, type MigrationProgress, type QmpCommandContext, type QmpHandlers } from '@mig/qmp';
+import type { TransportContext } from '@mig/transports';
 
 export type MigrateHandlers = Pick<
   QmpHandlers,
@@ -12,14 +13,14 @@ export type MigrateHandlers = Pick<
 export interface MigrateControl {
   readonly outgoing: {
     readonly status: MigrationStatus;
-    start(uri: string): void;
+    start(uri: string, descriptors?: TransportContext): void;
     cancel(): void;
     queryMigrate(blockedReasons: readonly string[]): Record<string, unknown>;
     queryProgress(): (ProgressReport & { status: MigrationStatus }) | undefined;
   };
   readonly incoming: {
     readonly status: MigrationStatus;
-    start(uri: string): Promise<void>;
+    start(uri: string, descriptors?: TransportContext): Promise<void>;
     queryMigrate(): Record<string, unknown>;
   };
   readonly vm: { readonly runstate: string };
@@ -29,6 +30,11 @@ export interface MigrateControl {
   readonly incomingArg: string | undefined;
   /** blk/inc turn block migration on for one migration, as QEMU's migrate_prepare does. */
   readonly settings: { enableBlockForMigration(incremental: boolean): void; migrationEnded(): void };
+  /** What `fd:NAME` refers to for a request (the monitor's getfd names; see qmp/fds.ts). None: no fd:. */
+  readonly descriptors?: {
+    outgoing(ctx: QmpCommandContext): TransportContext;
+    incoming(ctx: QmpCommandContext): TransportContext;
+  };
 }
 
 /** x-mig-query-progress before the first dirty sync of a migration (or when none ran). */
@@ -46,7 +52,7 @@ export function queryMigrate(ctl: MigrateControl): Record<string, unknown> {
 
 export function migrateHandlers(ctl: MigrateControl): MigrateHandlers {
   return {
-    migrate: (args) => {
+    migrate: (args, ctx) => {
       if (args.resume) throw new QmpError('GenericError', 'Postcopy resume is not supported by mig');
       if (ctl.incoming.status !== 'none' && ctl.vm.runstate === 'inmigrate') {
         throw new QmpError('GenericError', 'Guest is waiting for an incoming migration');
@@ -61,19 +67,20 @@ export function migrateHandlers(ctl: MigrateControl): MigrateHandlers {
       }
       if (args.blk || args.inc) ctl.settings.enableBlockForMigration(args.inc === true);
       try {
-        ctl.outgoing.start(args.uri);
+        ctl.outgoing.start(args.uri, ctl.descriptors?.outgoing(ctx));
       } catch (err) {
         ctl.settings.migrationEnded();
         throw err;
       }
     },
-    'migrate-incoming': async (args) => {
+    'migrate-incoming': async (args, ctx) => {
       if (ctl.incomingArg !== 'defer') {
         throw new QmpError('GenericError', "'-incoming' was not specified on the command line");
       }
       try {
-        await ctl.incoming.start(args.uri);
+        await ctl.incoming.start(args.uri, ctl.descriptors?.incoming(ctx));
       } catch (err) {
+        if (err instanceof QmpError) throw err;
         throw new QmpError('GenericError', (err as Error).message);
       }
     },

@@ -1,7 +1,9 @@
 /** Every QMP command mig knows, by wire name, with the types derived from their schemas. */
 import type { z } from 'zod';
 import type { CommandDefinition } from './define.js';
+import { closefd } from './closefd.js';
 import { cont } from './cont.js';
+import { getfd } from './getfd.js';
 import { humanMonitorCommand } from './human-monitor-command.js';
 import { migrate } from './migrate.js';
 import { migrateIncoming } from './migrate-incoming.js';
@@ -57,6 +59,8 @@ export const commands = {
   'x-mig-query-progress': xMigQueryProgress,
   'x-mig-disk-workload': xMigDiskWorkload,
   'x-mig-query-disk-workload': xMigQueryDiskWorkload,
+  getfd,
+  closefd,
 } as const satisfies { [K in string]: CommandDefinition<K> };
 
 export type Commands = typeof commands;

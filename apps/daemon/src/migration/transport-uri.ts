@@ -1,0 +1,48 @@
+// A migration URI as the main thread prepares it for a worker: parsed once, rdma refused at once, and for
+// fd: the descriptor taken from the daemon (a monitor's getfd name, or an inherited number). The worker
+// opens the transport with the parsed URI and that descriptor; it never sees the URI text again.
+import { QmpError } from '@mig/qmp';
+import {
+  describeUri, inspectDescriptor, parseMigrationUri, TransportNotSupportedError, type MigrationUri, type TransportContext,
+} from '@mig/transports';
+
+export interface PreparedUri {
+  uri: MigrationUri;
+  /** fd: the descriptor, owned by the migration from here (its transport closes it). */
+  descriptor?: number;
+}
+
+/**
+ * Throws a QmpError with QEMU's or the transport's words; takes the fd: descriptor only when all else is
+ * fine, and checks it here (not open, a directory, the wrong end of a pipe) so that it fails before any state changes.
+ */
+export function prepareUri(text: string, descriptors: TransportContext, direction: 'outgoing' | 'incoming'): PreparedUri {
+  let uri: MigrationUri;
+  try {
+    uri = parseMigrationUri(text);
+  } catch (err) {
+    throw new QmpError('GenericError', (err as Error).message);
+  }
+  if (uri.kind === 'rdma') throw new QmpError('GenericError', new TransportNotSupportedError(uri.kind, describeUri(uri)).message);
+  if (uri.kind !== 'fd') return { uri };
+  if (descriptors.takeDescriptor === undefined) {
+    throw new QmpError('GenericError', `${describeUri(uri)}: no file descriptors can be handed over here`);
+  }
+  const descriptor = descriptors.takeDescriptor(uri.name);
+  try {
+    inspectDescriptor(descriptor, describeUri(uri), direction);
+  } catch (err) {
+    throw new QmpError('GenericError', (err as Error).message);
+  }
+  return { uri, descriptor };
+}
+
+/** In the worker: the descriptor the main thread took, for the transport. */
+export function workerDescriptors(prepared: PreparedUri): TransportContext {
+  return {
+    takeDescriptor: (name) => {
+      if (prepared.descriptor === undefined) throw new Error(`fd:${name}: the main thread handed no descriptor to this migration`);
+      return prepared.descriptor;
+    },
+  };
+}
