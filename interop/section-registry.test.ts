@@ -63,7 +63,7 @@ describe.skipIf(!hasQemu)(`a stream with a section the target has no handler for
     const vm = await loadFile('mig', file);
     const reply = await vm.waitForMigration(['failed', 'completed']);
     expect(reply.status).toBe('failed');
-    expect(reply['error-desc']).toMatch(/^SECTION_START record at byte \d+: Unknown savevm section or instance 'x-test-counter' 0: this target has no handler for it \(it loads: timer, ram, globalstate\)$/);
+    expect(reply['error-desc']).toMatch(/^SECTION_START record at byte \d+: Unknown savevm section or instance 'x-test-counter' 0: this target has no handler for it \(it loads: timer, block, ram, globalstate\)$/);
     expect(await vm.runState()).toBe('inmigrate');
   });
 
