@@ -89,26 +89,27 @@ export class StreamWriter {
     this.start = 0;
   }
 
+  // Each put checks for room itself (inline: the hot path pays one compare), so a record may also span chunks.
   u8(v: number): void {
-    this.reserve(1);
+    if (this.pos + 1 > this.chunk.length) this.reserve(1);
     this.chunk[this.pos++] = v;
   }
 
   be16(v: number): void {
-    this.reserve(2);
+    if (this.pos + 2 > this.chunk.length) this.reserve(2);
     this.view.setUint16(this.pos, v);
     this.pos += 2;
   }
 
   be32(v: number): void {
-    this.reserve(4);
+    if (this.pos + 4 > this.chunk.length) this.reserve(4);
     this.view.setUint32(this.pos, v >>> 0);
     this.pos += 4;
   }
 
   /** be64 of a non-negative safe integer. */
   be64(v: number): void {
-    this.reserve(8);
+    if (this.pos + 8 > this.chunk.length) this.reserve(8);
     const hi = Math.floor(v / 0x100000000);
     this.view.setUint32(this.pos, hi);
     this.view.setUint32(this.pos + 4, v - hi * 0x100000000);
@@ -117,7 +118,7 @@ export class StreamWriter {
 
   /** `len` bytes copied from `src[srcOffset..]` (in one piece up to the chunk size). */
   bytes(src: Uint8Array, srcOffset = 0, len = src.length - srcOffset): void {
-    this.reserve(len);
+    if (this.pos + len > this.chunk.length) this.reserve(len);
     copyBytes(src, srcOffset, this.chunk, this.pos, len);
     this.pos += len;
   }
