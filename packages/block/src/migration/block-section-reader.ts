@@ -1,4 +1,4 @@
-import { be32, latin1, type LoadContext, type LoadSection, type SectionRecordKind } from '@mig/savevm';
+import { be32, hex, latin1, type LoadContext, type LoadSection, type SectionRecordKind } from '@mig/savevm';
 import { BLOCK_FLAGS_MASK, BLOCK_SECTION, BlockFlag, CHUNK_SIZE, SECTOR_SIZE } from './constants.js';
 
 /** A target drive as the record parser sees it. */
@@ -30,7 +30,6 @@ export interface BlockVisitor {
   flush?(): Promise<void>;
 }
 
-const hex = (v: number): string => '0x' + v.toString(16);
 
 /**
  * The load side of QEMU 7.2's `block` section (block_load): be64 `sector << 9 | flags` records until EOS in

@@ -1,4 +1,4 @@
-import { be32, latin1, type LoadContext, type LoadSection, type SectionRecordKind } from '@mig/savevm';
+import { be32, hex, latin1, type LoadContext, type LoadSection, type SectionRecordKind } from '@mig/savevm';
 import { PAGE_SIZE } from '../memory/constants.js';
 import { RAM_FLAGS_MASK, RAM_KNOWN_FLAGS, RAM_SECTION, RamFlag, XBZRLE_ENCODING_FLAG } from './constants.js';
 import type { RamBlockSize } from './ram-record-writer.js';
@@ -24,7 +24,6 @@ const FLAG_NAMES: ReadonlyArray<[number, string]> = [
   [RamFlag.COMPRESS_PAGE, 'COMPRESS_PAGE'],
 ];
 
-const hex = (v: number): string => '0x' + v.toString(16);
 
 /**
  * The load side of QEMU 7.2's `ram` section (ram_load_precopy): be64 `offset | flags` records until EOS in
