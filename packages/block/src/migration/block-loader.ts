@@ -32,8 +32,8 @@ export class BlockLoader implements BlockVisitor {
   private readonly allocate: () => Uint8Array;
   private readonly depth: number;
   private readonly free: Uint8Array[] = [];
-  /** The last write queued per device and offset, so a chunk's later record lands after its earlier one. */
-  private readonly lastWrite = new Map<number, Promise<void>>();
+  /** Per device, the last write queued at each offset, so a chunk's later record lands after its earlier one. */
+  private readonly lastWrite: Map<number, Promise<void>>[];
   private readonly touched = new Set<BlockTargetDevice>();
   private inFlight = 0;
   private failure: Error | undefined;
@@ -53,6 +53,7 @@ export class BlockLoader implements BlockVisitor {
     this.devices = options.devices;
     this.allocate = options.allocateBuffer ?? (() => new Uint8Array(CHUNK_SIZE));
     this.depth = options.depth ?? BLOCK_IO_DEPTH;
+    this.lastWrite = options.devices.map(() => new Map());
     this.section = new BlockSectionReader(options.devices, this);
   }
 
@@ -67,15 +68,15 @@ export class BlockLoader implements BlockVisitor {
       copyBytes(buf, at, data, 0, len);
       this.chunks++;
     }
-    const key = device * 2 ** 40 + offset;
-    const before = this.lastWrite.get(key);
+    const queued = this.lastWrite[device]!;
+    const before = queued.get(offset);
     const write = (): Promise<void> => (data ? d.write(offset, data, len) : d.writeZeroes(offset, len));
     this.inFlight++;
     const done: Promise<void> = (before ? before.then(write) : write()).then(
-      () => this.settle(key, done, data, len),
-      (err: unknown) => this.settle(key, done, data, 0, describeWriteFailure(d, offset, len, buf === null, err)),
+      () => this.settle(queued, offset, done, data, len),
+      (err: unknown) => this.settle(queued, offset, done, data, 0, describeWriteFailure(d, offset, len, buf === null, err)),
     );
-    this.lastWrite.set(key, done);
+    queued.set(offset, done);
   }
 
   onPaddingData(device: number, offset: number, bytes: number): void {
@@ -108,12 +109,14 @@ export class BlockLoader implements BlockVisitor {
     return this.allocate();
   }
 
-  private settle(key: number, done: Promise<void>, data: Uint8Array | undefined, len: number, failure?: Error): void {
+  private settle(
+    queued: Map<number, Promise<void>>, offset: number, done: Promise<void>, data: Uint8Array | undefined, len: number, failure?: Error,
+  ): void {
     this.inFlight--;
     if (data) this.free.push(data);
     this.bytesWritten += len;
     if (failure) this.failure ??= failure;
-    if (this.lastWrite.get(key) === done) this.lastWrite.delete(key);
+    if (queued.get(offset) === done) queued.delete(offset);
     const wake = this.wake;
     this.wake = undefined;
     wake?.();
