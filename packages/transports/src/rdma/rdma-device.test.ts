@@ -7,7 +7,13 @@ import { networkInterfaces } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { listenIncoming, openOutgoing } from '../open.js';
 import { parseMigrationUri } from '../uri.js';
+import { ControlReceiver, ControlSender } from './protocol/control-channel.js';
+import { DestinationRegistrations } from './protocol/dest-registrations.js';
+import { RdmaRamWriter } from './protocol/ram-writer.js';
+import { sourceBlocks } from './protocol/source-blocks.js';
+import { connectRdma, RdmaListener } from './verbs/connection.js';
 import { hasRdmaDevice, listRdmaDevices } from './verbs/devices.js';
+import { VerbsRegisterPort, VerbsWritePort } from './verbs/ram-ports.js';
 
 const present = hasRdmaDevice();
 
@@ -51,6 +57,43 @@ describe.skipIf(!present)('rdma: over a real RDMA device (needs a device or soft
     await sink.end();
     expect(await received).toEqual({ bytes: data.byteLength, hash: sha(data) });
     await listener.close();
+  }, 120_000);
+
+  it.each([false, true])('the RAM path (pin-all %s): pages go by RDMA WRITE into the destination memory', async (pinAll) => {
+    const MiB = 1 << 20;
+    const blocks = [{ name: 'pc.ram', offset: 0, length: 8 * MiB }, { name: 'vga.vram', offset: 0x1000_0000, length: MiB }];
+    const sourceMemory = blocks.map((b) => new Uint8Array(new SharedArrayBuffer(b.length)));
+    sourceMemory[0]!.set(randomBytes(4 * MiB), 0); // chunks 0-3 random, 4-7 zero
+    sourceMemory[1]!.fill(0x5a, 0, 4096);
+    const destMemory = blocks.map((b) => new Uint8Array(new SharedArrayBuffer(b.length)).fill(0xee));
+    const address = deviceAddress();
+    const port = 40000 + ((process.pid + (pinAll ? 1 : 2)) % 20000);
+    const listener = RdmaListener.listen(address, port);
+    const accepting = listener.accept();
+    const source = await connectRdma(address, port, pinAll);
+    const dest = await accepting;
+    listener.close();
+    try {
+      expect([source.pinAll, dest.pinAll]).toEqual([pinAll, pinAll]);
+      const writer = new RdmaRamWriter(sourceBlocks(blocks), new ControlSender(source.link), new VerbsWritePort(source, sourceMemory), pinAll);
+      const registrations = new DestinationRegistrations(blocks, new VerbsRegisterPort(dest, destMemory), pinAll);
+      for (const b of blocks) registrations.noteSourceBlock(b.name);
+      const receiver = new ControlReceiver(dest.link);
+      const sourceSide = async (): Promise<void> => {
+        await writer.finishIteration(true);
+        for (const [b, info] of blocks.entries()) {
+          for (let offset = 0; offset < info.length; offset += 4096) await writer.addPage(b, offset, 4096);
+        }
+        await writer.finishIteration(false);
+      };
+      await Promise.all([sourceSide(), registrations.handleUntilFinished(receiver).then(() => registrations.handleUntilFinished(receiver))]);
+      expect(sha(destMemory[0]!)).toBe(sha(sourceMemory[0]!));
+      expect(sha(destMemory[1]!)).toBe(sha(sourceMemory[1]!));
+      if (!pinAll) expect(writer.stats.zeroSpans).toBe(4);
+    } finally {
+      await source.close();
+      await dest.close();
+    }
   }, 120_000);
 
   it('a port nobody listens on fails with a TransportError, not a hang', async () => {
