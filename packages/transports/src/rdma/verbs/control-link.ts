@@ -102,9 +102,11 @@ export class VerbsControlLink implements ControlLink {
 
   /** RDMA WRITE completions since the last call, as (idLow, idHigh) pairs. */
   takeWriteCompletions(done: (idLow: number, idHigh: number) => void): number {
-    const ids = this.#writeCompletions.splice(0);
+    const ids = this.#writeCompletions;
+    const count = ids.length / 2;
     for (let i = 0; i < ids.length; i += 2) done(ids[i]!, ids[i + 1]!);
-    return ids.length / 2;
+    ids.length = 0; // reused: this runs per chunk written
+    return count;
   }
 
   /** Resolves at the next batch of completions (or failure). */
