@@ -9,7 +9,7 @@ export class UriError extends Error {
   }
 }
 
-/** A transport mig parses but cannot open yet (rdma). The message names the URI. */
+/** A transport mig parses but cannot open. The message names the URI. (No transport throws it today: rdma opens.) */
 export class TransportNotSupportedError extends Error {
   override readonly name = 'TransportNotSupportedError';
   constructor(

@@ -8,3 +8,5 @@ export { inspectDescriptor, type DescriptorKind } from './fd.js';
 export { WritableSink, DEFAULT_HIGH_WATER_MARK, type WritableSinkOptions } from './sink.js';
 export { ReadableSource, type ReadableSourceOptions } from './source.js';
 export type { SocketListener } from './socket.js';
+export { hasRdmaDevice, listRdmaDevices, requireRdmaDevice, type RdmaDeviceList } from './rdma/verbs/devices.js';
+export * as rdmaProtocol from './rdma/protocol/index.js';

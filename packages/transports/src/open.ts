@@ -1,6 +1,7 @@
-import { TransportError, TransportNotSupportedError } from './errors.js';
+import { TransportError } from './errors.js';
 import { listenExecIncoming, openExecOutgoing } from './exec.js';
 import { listenFdIncoming, openFdOutgoing } from './fd.js';
+import { listenRdmaIncoming, openRdmaOutgoing } from './rdma/transport.js';
 import type { WritableSink } from './sink.js';
 import { connectTcp, listenTcp } from './tcp.js';
 import type { MigrationUri, TransportContext, TransportListener } from './types.js';
@@ -18,7 +19,7 @@ function takeDescriptor(uri: { kind: 'fd'; name: string }, context: TransportCon
 
 /**
  * Opens the outgoing migration stream: tcp/unix connect, exec starts `sh -c CMD` and writes to its stdin,
- * fd writes to the descriptor `context` hands over. The sink also reports `bytesWritten`, `bytesFlushed`
+ * fd writes to the descriptor `context` hands over, rdma connects (failing at once without an RDMA device). The sink also reports `bytesWritten`, `bytesFlushed`
  * and `bufferedBytes`.
  */
 export async function openOutgoing(uri: MigrationUri, context: TransportContext = {}): Promise<WritableSink> {
@@ -32,7 +33,7 @@ export async function openOutgoing(uri: MigrationUri, context: TransportContext 
     case 'fd':
       return openFdOutgoing(takeDescriptor(uri, context), describeUri(uri));
     case 'rdma':
-      throw new TransportNotSupportedError(uri.kind, describeUri(uri));
+      return openRdmaOutgoing(uri, context.rdmaPinAll === true);
   }
 }
 
@@ -52,6 +53,6 @@ export async function listenIncoming(uri: MigrationUri, context: TransportContex
     case 'fd':
       return listenFdIncoming(takeDescriptor(uri, context), describeUri(uri));
     case 'rdma':
-      throw new TransportNotSupportedError(uri.kind, describeUri(uri));
+      return listenRdmaIncoming(uri);
   }
 }

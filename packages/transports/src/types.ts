@@ -26,6 +26,8 @@ export interface TransportContext {
    * from the monitor): it is closed when the stream is done. Throws, with the daemon's words, when there is none.
    */
   takeDescriptor?(name: string): number;
+  /** rdma: offer pin-all to the destination (the rdma-pin-all capability). */
+  rdmaPinAll?: boolean;
 }
 
 /** The incoming stream: chunks in arrival order; a failure is a rejection of the iteration. */

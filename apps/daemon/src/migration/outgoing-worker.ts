@@ -57,7 +57,7 @@ async function run(): Promise<FromOutgoingWorker> {
   activeRam = ramSection;
   let sink;
   try {
-    sink = await openOutgoing(data.transport.uri, workerDescriptors(data.transport));
+    sink = await openOutgoing(data.transport.uri, { ...workerDescriptors(data.transport), rdmaPinAll: data.capabilities['rdma-pin-all'] === true });
   } catch (err) {
     // a TransportError names the URI and the system error already
     const why = err instanceof TransportError ? err.message : `cannot open the migration stream to ${data.uri}: ${errorMessage(err)}`;

@@ -1,9 +1,10 @@
-// A migration URI as the main thread prepares it for a worker: parsed once, rdma refused at once, and for
-// fd: the descriptor taken from the daemon (a monitor's getfd name, or an inherited number). The worker
-// opens the transport with the parsed URI and that descriptor; it never sees the URI text again.
+// A migration URI as the main thread prepares it for a worker: parsed once, rdma refused at once where the
+// machine has no RDMA device, and for fd: the descriptor taken from the daemon (a monitor's getfd name, or
+// an inherited number). The worker opens the transport with the parsed URI and that descriptor; it never
+// sees the URI text again.
 import { QmpError } from '@mig/qmp';
 import {
-  describeUri, inspectDescriptor, parseMigrationUri, TransportNotSupportedError, type MigrationUri, type TransportContext,
+  describeUri, inspectDescriptor, parseMigrationUri, requireRdmaDevice, type MigrationUri, type TransportContext,
 } from '@mig/transports';
 
 export interface PreparedUri {
@@ -23,7 +24,7 @@ export function prepareUri(text: string, descriptors: TransportContext, directio
   } catch (err) {
     throw new QmpError('GenericError', (err as Error).message);
   }
-  if (uri.kind === 'rdma') throw new QmpError('GenericError', new TransportNotSupportedError(uri.kind, describeUri(uri)).message);
+  if (uri.kind === 'rdma') return { uri: checkRdma(uri) };
   if (uri.kind !== 'fd') return { uri };
   if (descriptors.takeDescriptor === undefined) {
     throw new QmpError('GenericError', `${describeUri(uri)}: no file descriptors can be handed over here`);
@@ -45,4 +46,14 @@ export function workerDescriptors(prepared: PreparedUri): TransportContext {
       return prepared.descriptor;
     },
   };
+}
+
+/** rdma: fails here, before any state changes, when the machine has no RDMA device (ibv_get_device_list). */
+function checkRdma(uri: MigrationUri): MigrationUri {
+  try {
+    requireRdmaDevice(describeUri(uri));
+  } catch (err) {
+    throw new QmpError('GenericError', (err as Error).message);
+  }
+  return uri;
 }
