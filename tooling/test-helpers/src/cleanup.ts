@@ -9,6 +9,7 @@ type Cleanup = () => Promise<void>;
 const cleanups = new Set<Cleanup>();
 const liveProcs = new Set<ChildProcess>();
 const liveDirs = new Set<string>();
+const exitTasks = new Set<() => void>();
 let exitHookInstalled = false;
 
 /**
@@ -38,6 +39,7 @@ function installExitHook(): void {
       }
     }
     for (const d of liveDirs) rmSync(d, { recursive: true, force: true });
+    for (const task of exitTasks) task();
   });
 }
 
@@ -46,6 +48,16 @@ export function onCleanup(fn: Cleanup): () => void {
   installExitHook();
   cleanups.add(fn);
   return () => cleanups.delete(fn);
+}
+
+/**
+ * Register a synchronous task for the process's exit (after leftover processes are killed), for what
+ * cleanupAll() would have undone had it run; returns a function that unregisters it.
+ */
+export function onExit(fn: () => void): () => void {
+  installExitHook();
+  exitTasks.add(fn);
+  return () => exitTasks.delete(fn);
 }
 
 export function trackProcess(p: ChildProcess): void {

@@ -1,6 +1,6 @@
 export { QEMU_BINARY, QEMU_SKIP_MESSAGE, QemuMissingError, findQemu, requireQemu } from './qemu.js';
 export { repoRoot, migDaemonPath } from './paths.js';
-export { cleanupAll, cleanupVms, onCleanup, liveProcessCount } from './cleanup.js';
+export { cleanupAll, cleanupVms, onCleanup, onExit, liveProcessCount } from './cleanup.js';
 export { sha256File, tmpDir, freePort } from './files.js';
 export { PAGE_SIZE, fillRamFile, type FillOptions, type FillResult } from './fill.js';
 export { BLOCK_CHUNK, SECTOR_SIZE, createRawDisk, type RawDiskOptions, type RawDiskResult } from './disk.js';
@@ -38,3 +38,18 @@ export { closeDescriptor, handDescriptor, pipePair, socketPair } from './descrip
 export { QmpClient, QmpError } from '@mig/qmp';
 export { processMemory, sampleMemory, type MemorySampler, type ProcessMemory } from './memory.js';
 export { slowReaderCommand, type SlowReaderOptions } from './slow-reader.js';
+export {
+  TEST_HOSTS_SKIP_MESSAGE,
+  TEST_LINK_DEVICE,
+  TestHostsMissingError,
+  createTestHosts,
+  removeStaleTestHosts,
+  requireTestHosts,
+  tbfArgs,
+  testHostsUnavailable,
+  type TestHost,
+  type TestHosts,
+  type TestHostsOptions,
+} from './netns.js';
+export { linkProxyScript, startLinkProxy, type LinkProxy, type LinkProxyOptions, type ProxyStats } from './link-proxy.js';
+export { CUT_ACTIONS, type CutAction, type ProxyEvent } from './link-proxy-protocol.js';

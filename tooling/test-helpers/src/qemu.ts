@@ -38,7 +38,8 @@ export function requireQemu(env: NodeJS.ProcessEnv = process.env): boolean {
   return found;
 }
 
-function isCi(env: NodeJS.ProcessEnv): boolean {
+/** CI is set to something other than '', '0' or 'false'. */
+export function isCi(env: NodeJS.ProcessEnv): boolean {
   const v = env.CI;
   return v !== undefined && v !== '' && v !== '0' && v.toLowerCase() !== 'false';
 }

@@ -47,6 +47,11 @@ export interface LaunchOptions {
   startTimeoutMs?: number;
   /** Descriptors the process inherits, as its descriptors 3, 4, ... in this order (for `-incoming fd:3`). */
   inheritFds?: readonly number[];
+  /**
+   * Run the program under this argv prefix, e.g. a test host's `['ip', 'netns', 'exec', NS]` (which execs in
+   * place: the process is still the VM, so kill() reaches it). The QMP socket stays a unix path in `dir`.
+   */
+  wrap?: readonly string[];
 }
 
 /** query-migrate's reply (QEMU 7.2 shape; fields beyond status vary by state). */
@@ -154,8 +159,10 @@ export async function launchVm(opts: LaunchOptions): Promise<Vm> {
   const dir = opts.dir ?? (await tmpDir(`mig-${opts.kind}-`));
   const qmpPath = join(dir, `qmp-${opts.kind}-${process.pid}-${Math.random().toString(36).slice(2, 8)}.sock`);
   const argv = vmArgv(opts, qmpPath);
-  const [cmd, cmdArgs] =
+  const [program, programArgs] =
     opts.kind === 'qemu' ? [QEMU_BINARY, argv] : [process.execPath, [migDaemonPath(), ...argv]];
+  const wrap = opts.wrap ?? [];
+  const [cmd, cmdArgs] = wrap.length > 0 ? [wrap[0]!, [...wrap.slice(1), program, ...programArgs]] : [program, programArgs];
   if (opts.kind === 'mig' && !existsSync(join(migDaemonPath(), '..', '..', 'dist', 'main.js'))) {
     throw new VmStartError('launchVm: apps/daemon/dist/main.js is missing: run `pnpm build` first', '');
   }
