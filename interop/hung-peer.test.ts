@@ -3,11 +3,13 @@
 // RAM as it was; a stopped source fails a mig target, which never runs the guest; migrate_cancel ends a stalled
 // migration at once; a slow but steady source is not taken for a stalled one. No workload runs, so RAM is
 // comparable before and after.
+import { spawn } from 'node:child_process';
+import net from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
-  cleanupVms, fillRamFile, launchVm, QEMU_SKIP_MESSAGE, requireQemu, tmpDir, type QueryMigrateReply, type Vm, type VmKind,
+  cleanupVms, fillRamFile, launchVm, onCleanup, QEMU_SKIP_MESSAGE, requireQemu, tmpDir, type QueryMigrateReply, type Vm, type VmKind,
 } from '@mig/test-helpers';
 
 const MiB = 1024 * 1024;
@@ -89,6 +91,30 @@ async function stopTargetMidBulk(kind: VmKind): Promise<void> {
   expect(await t.vm.runState()).not.toBe('running');
 }
 
+/**
+ * A tcp listener that never takes another connection: a stopped process whose accept queue (backlog 1) is
+ * full, so a connect's SYN goes unanswered, as over a blackholed link.
+ */
+async function deafListener(): Promise<{ uri: string; close: () => void }> {
+  const script = `const s=require('net').createServer(()=>{});s.listen({host:'127.0.0.1',port:0,backlog:1},()=>console.log(s.address().port))`;
+  const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const port = await new Promise<number>((resolve) => child.stdout.once('data', (d: Buffer) => resolve(Number(String(d).trim()))));
+  child.kill('SIGSTOP');
+  const fillers: net.Socket[] = [];
+  for (let i = 0; i < 2; i++) {
+    const socket = net.connect({ host: '127.0.0.1', port });
+    fillers.push(socket);
+    await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+  }
+  const close = (): void => {
+    for (const f of fillers) f.destroy();
+    child.kill('SIGCONT');
+    child.kill('SIGKILL');
+  };
+  const unregister = onCleanup(async () => close());
+  return { uri: `tcp:127.0.0.1:${port}`, close: () => (unregister(), close()) };
+}
+
 describe('a hung peer (x-stall-timeout)', () => {
   afterEach(continueAndClean);
 
@@ -163,6 +189,34 @@ describe('a hung peer (x-stall-timeout)', () => {
     const tEnd = await t.waitForMigration(undefined, 30_000);
     expect(tEnd.status).toBe('completed');
     expect(await t.hashRam()).toBe(before);
+  });
+
+  it('a target that never takes the connection: the source fails after the timeout; a cancel during the connect is at once', async () => {
+    const dir = await tmpDir('mig-hung-connect-');
+    const { source, before } = await filledSource(dir, 16);
+    const deaf = await deafListener();
+    await source.qmp.execute('migrate-set-parameters', { 'x-stall-timeout': STALL_MS });
+    const startedAt = performance.now();
+    await source.qmp.execute('migrate', { uri: deaf.uri });
+    const end = await source.waitForMigration(undefined, STALL_MS + 10 * SLACK_MS);
+    const tookMs = performance.now() - startedAt;
+    expect(end.status).toBe('failed');
+    expect(end['error-desc']).toBe('migration stalled: the target did not take the connection within 2.0 s (x-stall-timeout 2000 ms)');
+    expect(tookMs).toBeGreaterThanOrEqual(STALL_MS);
+    expect(tookMs).toBeLessThan(STALL_MS + SLACK_MS);
+    expect(await source.runState()).toBe('running');
+    // the same connect, cancelled: over at once, not after the timeout
+    await source.qmp.execute('migrate-set-parameters', { 'x-stall-timeout': 600_000 });
+    await source.qmp.execute('migrate', { uri: deaf.uri });
+    await sleep(1500); // the worker is up and its connect is held
+    expect(((await source.qmp.execute('query-migrate')) as QueryMigrateReply).status).toBe('setup');
+    const cancelAt = performance.now();
+    await source.qmp.execute('migrate_cancel');
+    expect((await source.waitForMigration(undefined, 10_000)).status).toBe('cancelled');
+    expect(performance.now() - cancelAt).toBeLessThan(1000);
+    expect(await source.runState()).toBe('running');
+    expect(await source.hashRam()).toBe(before);
+    deaf.close();
   });
 
   it.skipIf(!hasQemu)(`mig → QEMU 7.2, the QEMU target SIGSTOPped mid-bulk: the mig source detects it${hasQemu ? '' : ` (${QEMU_SKIP_MESSAGE})`}`, async () => {

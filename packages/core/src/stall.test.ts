@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { MigrationFailedError } from './errors.js';
-import { stallCheckPeriod, stallError, stallMessage, StallWatch, STALL_CHECK_MAX_MS } from './stall.js';
+import { connectStallError, stallCheckPeriod, stallError, stallMessage, StallWatch, STALL_CHECK_MAX_MS } from './stall.js';
 import { FakeClock } from './testing/fake-clock.js';
 
 /** A watch over a probe the test moves by hand, on a fake clock. */
@@ -101,6 +101,9 @@ describe('stall messages', () => {
     );
     expect(stallMessage('source', 30_250, 30_000)).toBe(
       'migration stalled: the source sent no data for 30.3 s (x-stall-timeout 30000 ms)',
+    );
+    expect(connectStallError(2000).message).toBe(
+      'migration stalled: the target did not take the connection within 2.0 s (x-stall-timeout 2000 ms)',
     );
     const e = stallError('target', 2500, 2000);
     expect(e).toBeInstanceOf(MigrationFailedError);

@@ -123,6 +123,12 @@ export function stallMessage(peer: StallPeer, idleMs: number, timeoutMs: number)
   return `migration stalled: ${what} for ${(idleMs / 1000).toFixed(1)} s (x-stall-timeout ${timeoutMs} ms)`;
 }
 
+/** A connect to the target that did not complete within the timeout (a blackholed link, a dead host). */
+export function connectStallError(timeoutMs: number): MigrationFailedError {
+  const s = (timeoutMs / 1000).toFixed(1);
+  return new MigrationFailedError('stall', `migration stalled: the target did not take the connection within ${s} s (x-stall-timeout ${timeoutMs} ms)`);
+}
+
 /** The failure a stall ends a migration with (phase 'stall'); query-migrate's error-desc is its message. */
 export function stallError(peer: StallPeer, idleMs: number, timeoutMs: number): MigrationFailedError {
   return new MigrationFailedError('stall', stallMessage(peer, idleMs, timeoutMs));
