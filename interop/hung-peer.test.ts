@@ -5,11 +5,12 @@
 // comparable before and after.
 import { spawn } from 'node:child_process';
 import net from 'node:net';
+import { truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
-  cleanupVms, fillRamFile, launchVm, onCleanup, QEMU_SKIP_MESSAGE, requireQemu, tmpDir, type QueryMigrateReply, type Vm, type VmKind,
+  cleanupVms, createRawDisk, fillRamFile, launchVm, onCleanup, QEMU_SKIP_MESSAGE, requireQemu, sha256File, tmpDir, type QueryMigrateReply, type Vm, type VmKind,
 } from '@mig/test-helpers';
 
 const MiB = 1024 * 1024;
@@ -120,6 +121,36 @@ describe('a hung peer (x-stall-timeout)', () => {
 
   it('mig → mig, the target SIGSTOPped mid-bulk: the source fails within the timeout, guest running, RAM unchanged', async () => {
     await stopTargetMidBulk('mig');
+  });
+
+  it('mig → mig with blk, the target SIGSTOPped in the disk bulk: the source fails, its guest, RAM and disk unchanged', async () => {
+    const dir = await tmpDir('mig-hung-blk-');
+    const size = 96 * MiB;
+    const srcDisk = join(dir, 'src.raw');
+    await createRawDisk(srcDisk, size, { seed: 12 });
+    const diskBefore = await sha256File(srcDisk);
+    const dstDisk = join(dir, 'dst.raw');
+    await writeFile(dstDisk, '');
+    await truncate(dstDisk, size);
+    const source = await launchVm({ kind: 'mig', ramMiB: 16, drives: [{ id: 'd0', file: srcDisk, format: 'raw' }], dir, name: 'source' });
+    const ramBefore = await source.hashRam();
+    const uri = `unix:${join(dir, 'blk.sock')}`;
+    const t = await launchVm({ kind: 'mig', ramMiB: 16, drives: [{ id: 'd0', file: dstDisk, format: 'raw' }], incoming: uri, dir, name: 'target' });
+    await source.qmp.execute('migrate-set-parameters', { 'max-bandwidth': 16 * MiB, 'x-stall-timeout': STALL_MS });
+    await source.qmp.execute('migrate', { uri, blk: true });
+    for (let i = 0; i < 600; i++) {
+      const r = (await source.qmp.execute('query-migrate')) as QueryMigrateReply;
+      if ((r.disk?.transferred ?? 0) > 16 * MiB) break;
+      await sleep(20);
+    }
+    stop(t);
+    const end = await source.waitForMigration(undefined, STALL_MS + 10 * SLACK_MS);
+    expect(end.status).toBe('failed');
+    expect(end['error-desc']).toMatch(/^migration stalled: the target accepted no data/);
+    expect(await source.runState()).toBe('running');
+    expect(await source.hashRam()).toBe(ramBefore);
+    await source.quit(); // the image is closed and flushed before it is hashed
+    expect(await sha256File(srcDisk)).toBe(diskBefore);
   });
 
   it('mig → mig, the source SIGSTOPped mid-bulk: the target fails with the stall message and never runs the guest', async () => {
