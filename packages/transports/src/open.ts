@@ -19,15 +19,16 @@ function takeDescriptor(uri: { kind: 'fd'; name: string }, context: TransportCon
 
 /**
  * Opens the outgoing migration stream: tcp/unix connect, exec starts `sh -c CMD` and writes to its stdin,
- * fd writes to the descriptor `context` hands over, rdma connects (failing at once without an RDMA device). The sink also reports `bytesWritten`, `bytesFlushed`
+ * fd writes to the descriptor `context` hands over, rdma connects (failing at once without an RDMA device).
+ * `context.signal` aborts a tcp/unix connect still under way. The sink also reports `bytesWritten`, `bytesFlushed`
  * and `bufferedBytes`.
  */
 export async function openOutgoing(uri: MigrationUri, context: TransportContext = {}): Promise<WritableSink> {
   switch (uri.kind) {
     case 'tcp':
-      return connectTcp(uri);
+      return connectTcp(uri, context.signal);
     case 'unix':
-      return connectUnix(uri.path);
+      return connectUnix(uri.path, context.signal);
     case 'exec':
       return openExecOutgoing(uri.command);
     case 'fd':

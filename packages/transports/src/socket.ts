@@ -6,14 +6,31 @@ import type { TransportListener } from './types.js';
 
 /** What tcp and unix share: connect for a sink, listen and accept one connection for a source. */
 
-/** Connects, then wraps the socket in a sink. Rejects with the address and the reason. */
-export function connectSocket(options: net.NetConnectOpts, endpoint: string): Promise<WritableSink> {
+/** Why an open was aborted: the signal's reason when it is an Error. */
+export function abortReason(signal: AbortSignal, endpoint: string): Error {
+  const reason: unknown = signal.reason;
+  if (reason instanceof Error && reason.name !== 'AbortError') return reason;
+  return new TransportError(`connecting the migration stream to ${endpoint} was aborted`, { endpoint });
+}
+
+/**
+ * Connects, then wraps the socket in a sink. Rejects with the address and the reason; `signal` aborts a
+ * connect still under way (a blackholed peer never answers it), rejecting with the signal's reason.
+ */
+export function connectSocket(options: net.NetConnectOpts, endpoint: string, signal?: AbortSignal): Promise<WritableSink> {
+  if (signal?.aborted === true) return Promise.reject(abortReason(signal, endpoint));
   return new Promise<WritableSink>((resolve, reject) => {
     // allowHalfOpen: a FIN from the peer must not end our side behind the sink's back.
     // highWaterMark reaches the socket's Duplex options; @types/node does not list it for connect.
     const connectOptions = { ...options, allowHalfOpen: true, highWaterMark: DEFAULT_HIGH_WATER_MARK };
     const socket = net.connect(connectOptions as net.NetConnectOpts);
+    const onAbort = (): void => {
+      socket.destroy();
+      reject(abortReason(signal!, endpoint));
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
     const onError = (err: Error): void => {
+      signal?.removeEventListener('abort', onAbort);
       socket.destroy();
       reject(
         new TransportError(`cannot connect the migration stream to ${endpoint}: ${describeCause(err)}`, {
@@ -25,6 +42,7 @@ export function connectSocket(options: net.NetConnectOpts, endpoint: string): Pr
     };
     socket.once('error', onError);
     socket.once('connect', () => {
+      signal?.removeEventListener('abort', onAbort);
       socket.off('error', onError);
       resolve(socketSink(socket, endpoint));
     });

@@ -9,9 +9,9 @@ export interface TcpAddress {
 }
 
 /** Connects to HOST:PORT (`tcp::PORT` / `tcp:0:PORT`: this host), Nagle off. */
-export function connectTcp(address: TcpAddress): Promise<WritableSink> {
+export function connectTcp(address: TcpAddress, signal?: AbortSignal): Promise<WritableSink> {
   const host = isAnyHost(address.host) ? 'localhost' : address.host;
-  return connectSocket({ host, port: address.port, noDelay: true }, describeUri({ kind: 'tcp', ...address }));
+  return connectSocket({ host, port: address.port, noDelay: true }, describeUri({ kind: 'tcp', ...address }), signal);
 }
 
 /** Listens on HOST:PORT (every address for `tcp::PORT` / `tcp:0:PORT`); port 0 picks a free port. */

@@ -4,8 +4,8 @@ import { connectSocket, listenSocket, type SocketListener } from './socket.js';
 import type { WritableSink } from './sink.js';
 import { describeUri } from './uri.js';
 
-export function connectUnix(path: string): Promise<WritableSink> {
-  return connectSocket({ path }, describeUri({ kind: 'unix', path }));
+export function connectUnix(path: string, signal?: AbortSignal): Promise<WritableSink> {
+  return connectSocket({ path }, describeUri({ kind: 'unix', path }), signal);
 }
 
 /** Listens on PATH; a socket file left there by an earlier listener is removed first, as QEMU does. */
