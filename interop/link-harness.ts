@@ -64,6 +64,8 @@ export interface Ends {
   readonly untouched: readonly { offset: number; length: number; sha: string }[];
   readonly srcDrives: readonly DriveSpec[];
   readonly diskHash: string | undefined;
+  /** migrate-set-parameters for the targets before they listen. */
+  readonly targetParameters: Record<string, number> | undefined;
   source: Vm;
   target: Vm;
   /** The retry's target, launched with the others (on PORTS.retry) so that the retry need not wait for it. */
@@ -71,7 +73,7 @@ export interface Ends {
 }
 
 /** Hosts shaped at SHAPED_MBIT, the RAM file (and disk), the target listening and the source running. */
-export async function setUpEnds(c: FaultCase, targetPort: number = PORTS.target): Promise<Ends> {
+export async function setUpEnds(c: FaultCase, targetParameters?: Record<string, number>): Promise<Ends> {
   const hosts = await createTestHosts({ rateMbit: SHAPED_MBIT });
   const dir = await tmpDir(`mig-link-${c.src}-${c.dst}-${c.phase}-`);
   const ramMiB = RAM_MIB;
@@ -91,8 +93,8 @@ export async function setUpEnds(c: FaultCase, targetPort: number = PORTS.target)
     srcDrives.push({ id: 'd0', file, format: 'raw' });
     diskHash = await sha256File(file);
   }
-  const base = { c, hosts, dir, ramMiB, ramFile, ramHash: sha(bytes), untouched, srcDrives, diskHash };
-  const [target, retryTarget, source] = await Promise.all([launchTarget(base, targetPort), launchTarget(base, PORTS.retry), launchSource(base)]);
+  const base = { c, hosts, dir, ramMiB, ramFile, ramHash: sha(bytes), untouched, srcDrives, diskHash, targetParameters };
+  const [target, retryTarget, source] = await Promise.all([launchTarget(base, PORTS.target), launchTarget(base, PORTS.retry), launchSource(base)]);
   return { ...base, target, retryTarget, source };
 }
 
@@ -106,30 +108,34 @@ export async function launchSource(e: Pick<Ends, 'c' | 'hosts' | 'dir' | 'ramMiB
   });
 }
 
-/** A target on the target host listening on `port`, with a blank disk of its own for blk cases. */
-export async function launchTarget(e: Pick<Ends, 'c' | 'hosts' | 'dir' | 'ramMiB'>, port: number): Promise<Vm> {
+/**
+ * A target on the target host listening on `port`, with a blank disk of its own for blk cases. With
+ * `targetParameters` it starts with `-incoming defer`, takes them, then listens: mig reads x-stall-timeout when
+ * the incoming migration starts, so parameters set after `-incoming URI` would come too late.
+ */
+export async function launchTarget(e: Pick<Ends, 'c' | 'hosts' | 'dir' | 'ramMiB' | 'targetParameters'>, port: number): Promise<Vm> {
   const drives: DriveSpec[] = [];
   if (e.c.blk === true) {
     const file = join(e.dir, `d0-dst-${port}.raw`);
     await createBlankDisk(file, 32 * MiB, 'raw');
     drives.push({ id: 'd0', file, format: 'raw' });
   }
-  return launchVm({
+  const uri = `tcp:${e.hosts.dst.address}:${port}`;
+  const vm = await launchVm({
     kind: e.c.dst, ramMiB: e.ramMiB, drives, wrap: e.hosts.dst.wrap, dir: await tmpDir('mig-link-dst-'),
-    name: `target-${port}`, incoming: `tcp:${e.hosts.dst.address}:${port}`,
+    name: `target-${port}`, incoming: e.targetParameters === undefined ? uri : 'defer',
   });
+  if (e.targetParameters !== undefined) {
+    await vm.qmp.execute('migrate-set-parameters', e.targetParameters);
+    await vm.qmp.execute('migrate-incoming', { uri });
+  }
+  return vm;
 }
 
 export async function startProxy(e: Ends): Promise<LinkProxy> {
   return startLinkProxy(e.hosts.dst, { listenPort: PORTS.proxy, targetHost: e.hosts.dst.address, targetPort: PORTS.target });
 }
 
-/**
- * Starts the migration (to `uri`) and waits until the source is in the case's phase: for setup and bulk the
- * moment is a seeded byte count (`onBytes` arms it, e.g. a proxy hold; or polling the source's count); for
- * iteration, a seeded pass (≥ 2) and delay; for switchover, the guest stopped for it (runstate finish-migrate)
- * and a seeded delay. Returns when the moment has come; the caller strikes.
- */
 export interface Moment {
   /** Wait until `n` stream bytes are out (a proxy hold is exact; polling the source's count lags by a poll). */
   onBytes: (n: number) => Promise<void>;
@@ -138,6 +144,12 @@ export interface Moment {
   bulkSpan?: number;
 }
 
+/**
+ * Starts the migration (to `uri`) and waits until the source is in the case's phase: for setup and bulk the
+ * moment is a seeded byte count (`onBytes` arms it, e.g. a proxy hold; or polling the source's count); for
+ * iteration, a seeded pass (≥ 2) and delay; for switchover, the guest stopped for it (runstate finish-migrate)
+ * and a seeded delay. Returns when the moment has come; the caller strikes.
+ */
 export async function approach(e: Ends, uri: string, moment: Moment): Promise<void> {
   const rnd = seeded(e.c.seed * 7 + 3);
   const passes = withWorkload(e.c);
