@@ -86,6 +86,7 @@ export class Daemon {
         this.qmp.emit('X_MIG_NOT_CONVERGING', { pass: r.pass, remaining: r.remaining, 'dirty-rate': r['dirty-rate'], bandwidth: r.bandwidth, advice: r.advice }),
     });
     this.outgoing.guestDirty = this.dirty.map((d) => d.words.buffer as SharedArrayBuffer);
+    this.outgoing.guestDirtyBitmaps = this.dirty;
     this.outgoing.drives = this.drives;
     this.incoming = new IncomingMigration(this.vm, config.machine, workerRam, log);
     this.incoming.drives = this.drives;
