@@ -38,11 +38,11 @@ export function renderBar(s: Snapshot, width = 120): string {
   const parts = [
     s.status.padEnd(9),
     `${bar(s.progress.percent, barWidth)} ${s.progress.percent.toFixed(1).padStart(5)}%`,
+    ...(!s.progress.converging && s.status === 'active' ? ['NOT CONVERGING'] : []),
     `${formatBytes(sent)} sent`,
     `${formatBytes(s.progress.remaining)} left`,
     formatRate(bytesPerSecond(ram?.mbps)),
     describeEta(s),
-    ...(!s.progress.converging && s.status === 'active' ? ['NOT CONVERGING'] : []),
     `pass ${ram?.['dirty-sync-count'] ?? 0}`,
     `dirty ${formatRate((ram?.['dirty-pages-rate'] ?? 0) * (ram?.['page-size'] || 4096))}`,
   ];
