@@ -16,7 +16,7 @@ const snap = (over: Partial<Snapshot['progress']> = {}, status: Snapshot['status
 describe('the live bar', () => {
   it('says bytes, percent, rate, ETA, pass, dirty rate, expected downtime, disk and throttle', () => {
     const line = renderBar(snap(), 200);
-    expect(line).toMatch(/^active\s+\[#{10}\.{14}\]  42\.3%/);
+    expect(line).toMatch(/^active\s+\[#{10}\.{14}\] {2}42\.3%/);
     for (const part of ['168.0 MiB sent', '152.0 MiB left', '64.0 MiB/s', 'ETA 2.4 s', 'pass 3', 'dirty 4.0 MiB/s', 'exp. downtime 120 ms', 'disk 8.0 MiB/64.0 MiB', 'throttle 30%']) {
       expect(line).toContain(part);
     }
