@@ -29,10 +29,6 @@ export class Endpoint {
     return new Endpoint(role, address, client, product);
   }
 
-  get isMig(): boolean {
-    return this.product.startsWith('mig');
-  }
-
   /** Runs a command; a QMP error becomes a CliError (exit 4) that says which end refused what. */
   async run(name: CommandName, args?: Record<string, unknown>): Promise<unknown> {
     try {
