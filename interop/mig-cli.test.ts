@@ -122,8 +122,10 @@ describe('mig migrate and mig status', () => {
     expect(r.stderr).toMatch(/the target listens on unix:/); // migrate-incoming on the deferred target
   });
 
-  it('the bar in a terminal moves during the bulk pass and never backwards; the record holds the passes and an ETA within 50 % of the time left', async () => {
-    const e = await ends('mig', 'mig', { ramMiB: 256, workload: 'dirty-rate=8M/s,wss=32M,pattern=sparse' });
+  const terminalCases = hasQemu ? ([['mig', 'mig'], ['qemu', 'mig']] as const) : ([['mig', 'mig']] as const);
+  it.each(terminalCases)('%s → %s: the bar in a terminal moves during the bulk pass and never backwards; the record holds the passes and an ETA within 50 %% of the time left', async (srcKind, dstKind) => {
+    // mig-daemon's source has a guest that writes; QEMU's -machine none has none (mig estimates from query-migrate)
+    const e = await ends(srcKind, dstKind, { ramMiB: 256, ...(srcKind === 'mig' ? { workload: 'dirty-rate=8M/s,wss=32M,pattern=sparse' } : {}) });
     const record = join(e.dir, 'migration.jsonl');
     const { frames, screen } = await framesInTerminal([
       'migrate', '--from', e.srcQmp, '--to', e.uri, '--incoming-qmp', e.dstQmp, '--bandwidth', '64M', '--record', record,
@@ -138,7 +140,7 @@ describe('mig migrate and mig status', () => {
     const lines = text.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
     const end = lines.at(-1) as { type: string; exitCode: number; migrateT: number; totalTimeMs: number; downtime: { ms: number; toT: number } };
     expect(end).toMatchObject({ type: 'end', exitCode: 0 });
-    expect(lines.filter((l) => l['type'] === 'pass').length).toBeGreaterThanOrEqual(2);
+    expect(lines.filter((l) => l['type'] === 'pass').length).toBeGreaterThanOrEqual(srcKind === 'mig' ? 2 : 1);
     // the ETA against the time really left, from a third of the migration on (slack: one look, 200 ms)
     const finish = end.migrateT + end.totalTimeMs;
     const samples = lines.filter((l) => l['type'] === 'sample' && l['status'] === 'active') as { t: number; progress: { etaMs: number | null } }[];
