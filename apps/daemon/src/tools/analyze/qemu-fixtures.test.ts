@@ -129,6 +129,26 @@ describe('mig analyze: QEMU 7.2 block-migration streams (stdin)', async () => {
   });
 });
 
+describe('mig analyze: a damaged QEMU 7.2 block stream', () => {
+  it('a chunk record with unknown flags: exit 1 naming its offset; the drive chunks before it are written', async () => {
+    const facts = JSON.parse(await readFile(join(BLOCK_FIXTURES, 'blk-two-drives-ro.json'), 'utf8')) as BlockSidecar;
+    const parts: Buffer[] = [];
+    for await (const c of gunzipped(facts.stream.file)) parts.push(c as Buffer);
+    const stream = Buffer.concat(parts);
+    const second = facts.blockRecords.d1!.records[1]! as { streamOffset: number };
+    stream[second.streamOffset + 7] = 0x10; // DEVICE_BLOCK's flag byte -> an unknown flag
+    const dir = await outDir();
+    const io = captureIo(stream);
+    const code = await runAnalyze(['-', '--json', '--disk-out', dir], io);
+    expect(code).toBe(1);
+    expect(io.err).toContain(`block record record at byte ${second.streamOffset}: Unknown block migration flags: 0x10`);
+    const result = JSON.parse(io.out) as AnalysisResult;
+    expect(result.damage!.offset).toBe(second.streamOffset);
+    expect(result.block!.devices).toEqual([expect.objectContaining({ name: 'd1', chunks: 1, highestEnd: 2 * MiB })]);
+    expect((await readFile(join(dir, 'd1'))).length).toBe(2 * MiB);
+  });
+});
+
 function countsOf(r: { start: number; part: number; end: number; full: number }): Record<string, number> {
   const out: Record<string, number> = {};
   if (r.start) out.SECTION_START = r.start;
