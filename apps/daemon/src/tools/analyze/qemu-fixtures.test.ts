@@ -68,7 +68,7 @@ interface BlockSidecar {
   migrate: { blk?: boolean; inc?: boolean };
   stream: { file: string; bytes: number };
   sectionsSeen: { id: number; idstr: string; instance: number; version: number; counts: Record<string, number> }[];
-  blockRecords: Record<string, { records: { kind: string; byteOffset: number }[] }>;
+  blockRecords: Record<string, { records: { kind: string; byteOffset: number; streamOffset: number }[] }>;
   progress: number[];
   queryMigrateCompleted: { ram: { normal: number; duplicate: number } };
 }
@@ -135,7 +135,7 @@ describe('mig analyze: a damaged QEMU 7.2 block stream', () => {
     const parts: Buffer[] = [];
     for await (const c of gunzipped(facts.stream.file)) parts.push(c as Buffer);
     const stream = Buffer.concat(parts);
-    const second = facts.blockRecords.d1!.records[1]! as { streamOffset: number };
+    const second = facts.blockRecords.d1!.records[1]!;
     stream[second.streamOffset + 7] = 0x10; // DEVICE_BLOCK's flag byte -> an unknown flag
     const dir = await outDir();
     const io = captureIo(stream);

@@ -3,7 +3,7 @@
 // block when it reaches the end): a new pass begins with a page whose (block, offset) is not after the
 // previous page's. Dirty syncs are not in the stream, so this is what a reader can see of them.
 import type { SectionRecordKind } from '@mig/savevm';
-import type { RamBlockSize } from '@mig/ram';
+import { PAGE_SIZE, xbzrleDecode, type RamBlockSize } from '@mig/ram';
 import { noPages, type PageCounts, type RamPass, type RamSummary } from './analysis-result.js';
 import type { RamRecordVisitor } from './learning-ram-section.js';
 import type { RamImageOut } from './ram-image-out.js';
@@ -20,6 +20,11 @@ export class RamCensus implements RamRecordVisitor {
   private inEnd = false;
   /** Whether a ram section record was seen at all. */
   seen = false;
+  /**
+   * Without --ram-out an XBZRLE delta is still decoded, onto this page: whether an encoding is valid does not
+   * depend on the bytes it patches, so a bad one is found either way.
+   */
+  private readonly scratch = new Uint8Array(PAGE_SIZE);
 
   constructor(
     private readonly streamOffset: () => number,
@@ -57,7 +62,8 @@ export class RamCensus implements RamRecordVisitor {
       this.completion.xbzrle++;
       this.completion.xbzrleBytes += len;
     }
-    this.out?.xbzrle(block, offset, buf, at, len);
+    if (this.out) this.out.xbzrle(block, offset, buf, at, len);
+    else xbzrleDecode(buf, at, len, this.scratch, 0, PAGE_SIZE);
   }
 
   onEos(): void {
