@@ -30,8 +30,8 @@ describe('mig report on a recorded mig-daemon migration', () => {
     expect((await target.waitForMigration()).status).toBe('completed');
     expect(passes.length).toBeGreaterThanOrEqual(2);
 
-    const tool = join(repoRoot(), 'interop', 'run-tool.mjs');
-    const { stdout } = await run(process.execPath, [tool, 'report', record, '--json', '--title', 'mig-daemon → mig-daemon']);
+    const mig = join(repoRoot(), 'apps', 'daemon', 'bin', 'mig');
+    const { stdout } = await run(process.execPath, [mig, 'report', record, '--json', '--title', 'mig-daemon → mig-daemon']);
     const summary = JSON.parse(stdout) as { passes: number[]; downtime: { start: number; end: number }; svg: string; png: string };
     expect(summary.passes).toEqual(passes);
     expect(summary.svg).toBe(join(dir, 'migration.svg'));

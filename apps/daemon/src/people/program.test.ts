@@ -36,11 +36,18 @@ describe('mig (commander)', () => {
     }
   });
 
-  it('analyze and report get their arguments untouched; until wired they say so and exit 70', async () => {
-    const io = testIo();
-    expect(await runMig(['analyze', '--json', 'stream.bin'], io)).toBe(70);
-    expect(io.stderr.text).toMatch(/mig analyze: not in this build/);
-    expect(await runMig(['report', '--help'], io)).toBe(70);
+  it('analyze and report get their arguments untouched: their own help, their own usage errors', async () => {
+    for (const tool of ['analyze', 'report']) {
+      const help = testIo();
+      expect(await runMig([tool, '--help'], help), tool).toBe(0);
+      expect(help.stdout.text + help.stderr.text).toMatch(new RegExp(`mig ${tool}`));
+      const missing = testIo();
+      expect(await runMig([tool, '/nonexistent/input'], missing), tool).not.toBe(0);
+      expect(missing.stderr.text).toMatch(/\/nonexistent\/input/);
+    }
+    const bad = testIo();
+    expect(await runMig(['analyze', '--bogus', 'stream.bin'], bad)).toBe(2);
+    expect(bad.stderr.text).toMatch(/mig analyze: .*--bogus/);
   });
 
   it('an unreachable QMP exits 3, naming it', async () => {
