@@ -129,9 +129,12 @@ describe.skipIf(!hasQemu || !hasAnalyzer)(
   () => {
     afterEach(cleanupAll);
 
-    for (const [paused, ramMiB] of [[true, 64], [false, 128]] as const) {
-      it(`QEMU 7.2 RAM stream, source ${paused ? 'paused (-S)' : 'running'}, ${ramMiB} MiB: same sections, blocks, RAM and vmdesc`, async () => {
-        const src = await source('qemu', ramMiB, { paused });
+    // QEMU 7.2's streams are the point; a mig-daemon one shows its writer is read the same way
+    const cases = [['qemu', true, 64], ['qemu', false, 128], ['mig', true, 64]] as const;
+    for (const [kind, paused, ramMiB] of cases) {
+      const who = kind === 'qemu' ? 'QEMU 7.2' : 'mig-daemon';
+      it(`${who} RAM stream, source ${paused ? 'paused (-S)' : 'running'}, ${ramMiB} MiB: same sections, blocks, RAM and vmdesc`, async () => {
+        const src = await source(kind, ramMiB, { paused });
         await migrateToFile(src);
         const pmem = await src.vm.hashRam();
         const theirs = await qemuAnalyze(src.stream, src.dir);
@@ -160,7 +163,10 @@ describe.skipIf(!hasQemu || !hasAnalyzer)(
           expect(theirsHash, `${idstr}: analyze-migration.py vs pmemsave`).toBe(pmem);
         }
 
-        // vmdesc: the page size and the devices it describes
+        // vmdesc: what it dumps is the JSON ours found (the stream's last vmdesc.bytes bytes), and both read
+        // the same page size and devices from it
+        const stream = await readFile(src.stream);
+        expect(theirs.desc).toEqual(JSON.parse(stream.subarray(stream.length - result.vmdesc!.bytes).toString('utf8')));
         expect(theirs.desc!.page_size).toBe(result.vmdesc!.pageSize);
         expect(theirs.desc!.devices.map((d) => ({ name: d.name, instanceId: d.instance_id, version: d.version }))).toEqual(result.vmdesc!.devices);
         expect(result.vmdesc!.devices!.map((d) => d.name)).toEqual(['timer', 'globalstate']);
