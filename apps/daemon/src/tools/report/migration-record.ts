@@ -1,5 +1,5 @@
-// The input of `mig report`: the record `mig migrate --record FILE` writes, JSON lines, one object a line.
-// Until that command's own format is settled this is the interface the report reads (README: "mig report"):
+// The input of `mig report`: the record `mig migrate --record FILE` writes (people/record.ts, turned into a
+// timeline by record-timeline.ts), or this plain timeline, for records made by other tools (README: "mig report"):
 //   {"type":"sample","t":1.5,"status":"active","remaining":B,"transferred":B,"total":B,"mbps":M,
 //    "dirtyRate":B/s,"pass":N,"disk":{"remaining":B,"transferred":B,"total":B}}
 //   {"type":"pass","pass":N,"t":S}          a dirty sync began pass N
@@ -8,6 +8,7 @@
 // bytes per second. Lines of other types (headers, summaries) are skipped; a malformed line is an error
 // naming its line number.
 import { z } from 'zod';
+import { isMigrateRecord, timelineOfMigrateRecord } from './record-timeline.js';
 
 const bytes = z.number().nonnegative();
 const seconds = z.number().nonnegative();
@@ -49,6 +50,7 @@ const KNOWN = { sample: SampleLine, pass: PassLine, downtime: DowntimeLine } as 
 
 /** The samples, passes and downtime of a record's text; samples sorted by time. */
 export function parseMigrationRecord(text: string): MigrationTimeline {
+  if (isMigrateRecord(text)) return timelineOfMigrateRecord(text);
   const timeline: MigrationTimeline = { samples: [], passes: [] };
   const lines = text.split('\n');
   for (const [i, raw] of lines.entries()) {
