@@ -64,7 +64,7 @@ const TLS_REASONS: Record<string, string> = {
   ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE: 'the peer refused our certificate (bad certificate)',
   ERR_SSL_SSLV3_ALERT_CERTIFICATE_UNKNOWN: 'the peer refused our certificate',
   ERR_SSL_TLSV1_ALERT_ACCESS_DENIED: 'the peer denied access',
-  ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE: 'the peer refused the handshake',
+  ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE: 'the peer refused the handshake (a target that requires a client certificate answers so when it gets none)',
   ERR_SSL_TLSV1_ALERT_DECRYPT_ERROR: 'the peer could not verify the handshake (decrypt error)',
   ERR_SSL_WRONG_VERSION_NUMBER: 'the peer does not speak TLS',
   ERR_SSL_HTTP_REQUEST: 'the peer does not speak TLS',
@@ -166,6 +166,11 @@ export async function secureServer(stream: Duplex, options: TlsServerOptions, en
   const socket = new tls.TLSSocket(stream, {
     isServer: true,
     secureContext: tls.createSecureContext({
+      // TLS 1.2 at most: a TLS 1.3 server sends session tickets after the handshake, which a QEMU 7.2 source
+      // never reads; its close() then resets the connection and the kernel drops the stream's unsent tail
+      // (seen as ECONNRESET ~3 MB before the end). TLS 1.2 sends nothing after its handshake, and its
+      // handshake also carries the server's refusal of a client certificate.
+      maxVersion: 'TLSv1.2',
       ca: material.ca,
       ...(material.crl === undefined ? {} : { crl: material.crl }),
       cert: material.cert,
@@ -175,18 +180,53 @@ export async function secureServer(stream: Duplex, options: TlsServerOptions, en
     rejectUnauthorized: verifyPeer,
   });
   await handshake(socket, 'secure', endpoint);
-  if (!verifyPeer) return socket;
-  const peer = socket.getPeerCertificate();
-  if (peer.raw === undefined) {
-    socket.destroy();
-    throw handshakeError(endpoint, 'client certificate required (the peer presented none)');
+  if (verifyPeer) {
+    const peer = socket.getPeerCertificate();
+    if (peer.raw === undefined) {
+      socket.destroy();
+      throw handshakeError(endpoint, 'client certificate required (the peer presented none)');
+    }
+    const refusal = options.authorize?.(distinguishedName(peer.raw));
+    if (refusal !== undefined) {
+      socket.destroy();
+      throw handshakeError(endpoint, refusal);
+    }
   }
-  const refusal = options.authorize?.(distinguishedName(peer.raw));
-  if (refusal !== undefined) {
-    socket.destroy();
-    throw handshakeError(endpoint, refusal);
-  }
+  await firstData(socket, endpoint);
   return socket;
+}
+
+/**
+ * Resolves when the first stream byte arrived (it is put back for the reader). A TLS client checks the
+ * server's certificate and name after its handshake is done (node's and QEMU's alike): a source that refuses
+ * the target closes the session before sending anything, and that is the target's refusal too, not a stream.
+ */
+function firstData(socket: tls.TLSSocket, endpoint: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const refused = (why: string, cause?: unknown): void => {
+      cleanup();
+      socket.destroy();
+      reject(handshakeError(endpoint, why, cause));
+    };
+    const onData = (chunk: Buffer): void => {
+      cleanup();
+      socket.pause();
+      socket.unshift(chunk);
+      resolve();
+    };
+    const onEnd = (): void => refused('the peer closed the session right after the handshake (it refused our certificate or its name?)');
+    const onError = (err: Error): void => refused(describeTlsFailure(err), err);
+    const cleanup = (): void => {
+      socket.off('data', onData);
+      socket.off('end', onEnd);
+      socket.off('close', onEnd);
+      socket.off('error', onError);
+    };
+    socket.on('data', onData);
+    socket.once('end', onEnd);
+    socket.once('close', onEnd);
+    socket.once('error', onError);
+  });
 }
 
 /** Opens TLS over `stream` for whichever side `options` is. */
