@@ -25,6 +25,8 @@ import { hmpHandlers } from './qmp/hmp.js';
 import { qemuIoMonitorCommand } from './qmp/hmp-qemu-io.js';
 import { commandLineDescriptors, fdHandlers, incomingDescriptors, MonitorDescriptors, outgoingDescriptors } from './qmp/fds.js';
 import { memoryHandlers } from './qmp/memory.js';
+import { objectHandlers } from './qmp/objects.js';
+import { UserObjects } from './objects/registry.js';
 import { migrateHandlers, queryMigrate, type MigrateControl } from './qmp/migrate.js';
 import { runStateHandlers } from './qmp/run-state.js';
 import { settingsHandlers } from './qmp/settings.js';
@@ -52,6 +54,8 @@ export class Daemon {
   readonly diskWorkloads: DiskWorkloads;
   /** getfd's descriptors, by monitor and name, until a migration takes one. */
   readonly descriptors = new MonitorDescriptors();
+  /** -object and object-add's objects by id (the TLS credentials and authz objects a migration names). */
+  readonly objects = new UserObjects();
   #listeners: QmpListener[] = [];
   /** `-metrics`: the Prometheus endpoint (none unless asked for). */
   #metrics: MetricsServer | undefined;
@@ -61,6 +65,7 @@ export class Daemon {
     private readonly log: Logger,
     private readonly exit: (code: number) => void,
   ) {
+    this.#makeObjects();
     const ram = setUpGuestRam(config);
     const initial = config.incoming !== undefined ? 'inmigrate' : config.startPaused ? 'prelaunch' : 'running';
     this.vm = new Vm(config.name, ram, initial, !config.startPaused);
@@ -81,7 +86,7 @@ export class Daemon {
     }
     this.drives = new Drives(() => this.vm.runstate);
     this.diskWorkloads = new DiskWorkloads(this.drives);
-    this.outgoing = new OutgoingMigration(this.vm, config.machine, workerRam, this.settings, log, {
+    this.outgoing = new OutgoingMigration(this.vm, config.machine, workerRam, this.settings, this.objects, log, {
       onPass: (pass) => {
         if (this.settings.capability('events')) this.qmp.emit('MIGRATION_PASS', { pass });
       },
@@ -92,7 +97,7 @@ export class Daemon {
     this.outgoing.guestDirty = this.dirty.map((d) => d.words.buffer as SharedArrayBuffer);
     this.outgoing.guestDirtyBitmaps = this.dirty;
     this.outgoing.drives = this.drives;
-    this.incoming = new IncomingMigration(this.vm, config.machine, workerRam, log);
+    this.incoming = new IncomingMigration(this.vm, config.machine, workerRam, this.settings, this.objects, log);
     this.incoming.drives = this.drives;
     // the handlers hold the controllers made above
     this.qmp = new QmpServer({
@@ -115,6 +120,18 @@ export class Daemon {
     this.diskWorkloads.setGuestRunning(this.vm.running);
     this.vm.on('STOP', () => this.qmp.emit('STOP'));
     this.vm.on('RESUME', () => this.qmp.emit('RESUME'));
+  }
+
+  /** -object's objects, in command-line order (as QEMU: TLS credentials read their files now). */
+  #makeObjects(): void {
+    for (const b of this.config.backends) this.objects.register({ type: `memory-backend-${b.kind}`, id: b.id });
+    for (const o of this.config.objects) {
+      try {
+        this.objects.add(o.type, o.props);
+      } catch (err) {
+        throw new Error(`-object ${o.text}: ${(err as Error).message}`, { cause: err });
+      }
+    }
   }
 
   async start(): Promise<void> {
@@ -234,6 +251,7 @@ export class Daemon {
       ...runStateHandlers({ vm: this.vm, quit: () => void this.shutdown('host-qmp-quit') }),
       ...migrateHandlers(migrate),
       ...fdHandlers(this.descriptors),
+      ...objectHandlers(this.objects),
       ...settingsHandlers({ settings: this.settings, outgoing: this.outgoing }),
       ...memoryHandlers({ readPhysical: (a, n) => this.vm.readPhysical(a, n), writePhysical: (a, b) => this.writePhysical(a, b) }),
       ...workloadHandlers({ workload: this.workload, ramSize: this.vm.ramSize }),

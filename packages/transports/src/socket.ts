@@ -1,14 +1,26 @@
 import net from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import { TransportError, describeCause, errorCode } from './errors.js';
-import { DEFAULT_HIGH_WATER_MARK, WritableSink } from './sink.js';
+import { DEFAULT_HIGH_WATER_MARK, WritableSink, describeWriteFailure } from './sink.js';
 import { ReadableSource } from './source.js';
+import { describeTlsFailure, isTlsFailure, secureClient, secureServer, type TlsClientOptions, type TlsServerOptions } from './tls.js';
 import type { TransportListener } from './types.js';
 
 /** What tcp and unix share: connect for a sink, listen and accept one connection for a source. */
 
-/** Connects, then wraps the socket in a sink. Rejects with the address and the reason. */
-export function connectSocket(options: net.NetConnectOpts, endpoint: string): Promise<WritableSink> {
-  return new Promise<WritableSink>((resolve, reject) => {
+/**
+ * Connects, then wraps the socket in a sink (with `tls`: after the TLS handshake). Rejects with the address
+ * and the reason.
+ */
+export async function connectSocket(options: net.NetConnectOpts, endpoint: string, tls?: TlsClientOptions): Promise<WritableSink> {
+  const socket = await connectRaw(options, endpoint);
+  if (tls === undefined) return socketSink(socket, endpoint);
+  socket.setNoDelay(true);
+  return socketSink(await secureClient(socket, tls, endpoint), endpoint);
+}
+
+function connectRaw(options: net.NetConnectOpts, endpoint: string): Promise<net.Socket> {
+  return new Promise<net.Socket>((resolve, reject) => {
     // allowHalfOpen: a FIN from the peer must not end our side behind the sink's back.
     // highWaterMark reaches the socket's Duplex options; @types/node does not list it for connect.
     const connectOptions = { ...options, allowHalfOpen: true, highWaterMark: DEFAULT_HIGH_WATER_MARK };
@@ -26,15 +38,20 @@ export function connectSocket(options: net.NetConnectOpts, endpoint: string): Pr
     socket.once('error', onError);
     socket.once('connect', () => {
       socket.off('error', onError);
-      resolve(socketSink(socket, endpoint));
+      resolve(socket);
     });
   });
 }
 
 /** A sink over a connected socket (tcp, unix, or one handed over as fd:); the peer's close fails it at once. */
 export function socketSink(socket: net.Socket, endpoint: string): WritableSink {
-  socket.setNoDelay(true);
-  const sink = new WritableSink(socket, { endpoint, release: () => socket.destroy() });
+  const secure = (socket as Partial<TLSSocket>).encrypted === true;
+  if (!secure) socket.setNoDelay(true); // a TLS socket's own is set on the stream below it
+  const sink = new WritableSink(socket, {
+    endpoint,
+    release: () => socket.destroy(),
+    ...(secure ? { explainFailure: (err, flushed) => Promise.resolve(explainTlsStreamFailure(endpoint, err, flushed)) } : {}),
+  });
   // The target never talks back in precopy; read whatever comes so that its FIN is seen.
   socket.on('data', () => {});
   socket.on('end', () => {
@@ -49,11 +66,30 @@ export function socketSink(socket: net.Socket, endpoint: string): WritableSink {
   return sink;
 }
 
-/** Creates a server that accepts one connection; `describeBound` names where it really listens. */
+/**
+ * A TLS session that fails after its handshake: with TLS 1.3 the target's refusal of the client certificate
+ * comes after the source's handshake is done, as an alert on the stream. Other failures keep their words.
+ */
+function explainTlsStreamFailure(endpoint: string, err: Error, flushed: number): Error {
+  if (!isTlsFailure(err)) return describeWriteFailure(endpoint, err, flushed);
+  return new TransportError(`TLS handshake with ${endpoint} failed: ${describeTlsFailure(err)} (after ${flushed} bytes)`, {
+    endpoint,
+    bytes: flushed,
+    code: errorCode(err),
+    cause: err,
+  });
+}
+
+/**
+ * Creates a server that accepts one connection; `describeBound` names where it really listens. With `tls`
+ * the connection counts once its TLS handshake passed; until then the listener stays up (as QEMU 7.2's,
+ * which reports a refused peer and waits for the next) and `onRefused` hears why each one was refused.
+ */
 export function listenSocket(
   listen: net.ListenOptions,
   endpoint: string,
   describeBound: (server: net.Server) => string,
+  secure?: SecureAccept,
 ): Promise<SocketListener> {
   return new Promise<SocketListener>((resolve, reject) => {
     const server = net.createServer({ highWaterMark: DEFAULT_HIGH_WATER_MARK, noDelay: true, pauseOnConnect: true });
@@ -70,26 +106,39 @@ export function listenSocket(
     server.once('error', onError);
     server.listen(listen, () => {
       server.off('error', onError);
-      resolve(new SocketListener(server, describeBound(server)));
+      resolve(new SocketListener(server, describeBound(server), secure));
     });
   });
 }
 
+/** TLS on an incoming socket: the server's options and where refused peers are reported. */
+export interface SecureAccept {
+  tls: TlsServerOptions;
+  /** A peer whose handshake failed (the error names it and why); the listener goes on listening. */
+  onRefused?: (err: TransportError) => void;
+}
+
+/** Handshakes under way at once on a TLS listener; more connections are dropped until one ends. */
+const MAX_PENDING_HANDSHAKES = 8;
+
 /**
  * A listening socket that takes the first connection and stops listening, as QEMU does for an
- * incoming migration; later connections are refused.
+ * incoming migration; later connections are refused. With TLS, the first whose handshake passes.
  */
 export class SocketListener implements TransportListener {
   readonly address: string;
   readonly #server: net.Server;
+  readonly #secure: SecureAccept | undefined;
   #pending: net.Socket | undefined;
   #accepted = false;
   #closed = false;
+  #handshakes = new Set<net.Socket>();
   #waiter: { resolve: (source: ReadableSource) => void; reject: (err: Error) => void } | undefined;
 
-  constructor(server: net.Server, address: string) {
+  constructor(server: net.Server, address: string, secure?: SecureAccept) {
     this.#server = server;
     this.address = address;
+    this.#secure = secure;
     server.on('connection', this.#onConnection);
     server.on('error', this.#onError);
   }
@@ -117,6 +166,8 @@ export class SocketListener implements TransportListener {
     this.#stopListening();
     this.#pending?.destroy();
     this.#pending = undefined;
+    for (const socket of this.#handshakes) socket.destroy();
+    this.#handshakes.clear();
     const waiter = this.#waiter;
     this.#waiter = undefined;
     waiter?.reject(this.#error(`the listener on ${this.address} was closed before a connection came`));
@@ -128,22 +179,28 @@ export class SocketListener implements TransportListener {
     if (this.#server.listening) this.#server.close();
   }
 
+  #peer(socket: net.Socket): string {
+    return socket.remoteAddress !== undefined ? `${this.address} from ${socket.remoteAddress}:${socket.remotePort}` : this.address;
+  }
+
   #source(socket: net.Socket): ReadableSource {
-    socket.setNoDelay(true);
-    const from = socket.remoteAddress !== undefined ? ` from ${socket.remoteAddress}:${socket.remotePort}` : '';
-    return new ReadableSource(socket, { endpoint: `${this.address}${from}`, release: () => socket.destroy() });
+    if (this.#secure === undefined) socket.setNoDelay(true);
+    return new ReadableSource(socket, { endpoint: this.#peer(socket), release: () => socket.destroy() });
   }
 
   #error(message: string): TransportError {
     return new TransportError(message, { endpoint: this.address });
   }
 
-  readonly #onConnection = (socket: net.Socket): void => {
+  /** The first connection, plain or after its TLS handshake: stop listening and hand it over. */
+  #take(socket: net.Socket): void {
     if (this.#closed || this.#accepted || this.#pending !== undefined) {
       socket.destroy();
       return;
     }
     this.#stopListening();
+    for (const other of this.#handshakes) other.destroy();
+    this.#handshakes.clear();
     const waiter = this.#waiter;
     if (waiter === undefined) {
       this.#pending = socket;
@@ -152,8 +209,40 @@ export class SocketListener implements TransportListener {
     this.#waiter = undefined;
     this.#accepted = true;
     waiter.resolve(this.#source(socket));
-  };
+  }
 
+  #handshake(socket: net.Socket, secure: SecureAccept): void {
+    if (this.#handshakes.size >= MAX_PENDING_HANDSHAKES) {
+      socket.destroy();
+      return;
+    }
+    socket.setNoDelay(true);
+    const endpoint = this.#peer(socket);
+    this.#handshakes.add(socket);
+    secureServer(socket, secure.tls, endpoint).then(
+      (secured) => {
+        if (!this.#handshakes.delete(socket)) {
+          secured.destroy(); // the listener closed, or another connection won, meanwhile
+          return;
+        }
+        this.#take(secured);
+      },
+      (err: unknown) => {
+        this.#handshakes.delete(socket);
+        socket.destroy();
+        if (!this.#closed) secure.onRefused?.(err as TransportError);
+      },
+    );
+  }
+
+  readonly #onConnection = (socket: net.Socket): void => {
+    if (this.#closed || this.#accepted || this.#pending !== undefined) {
+      socket.destroy();
+      return;
+    }
+    if (this.#secure !== undefined) this.#handshake(socket, this.#secure);
+    else this.#take(socket);
+  };
   readonly #onError = (err: Error): void => {
     const waiter = this.#waiter;
     this.#waiter = undefined;

@@ -39,3 +39,4 @@ export { QmpClient, QmpError } from '@mig/qmp';
 export { processMemory, sampleMemory, type MemorySampler, type ProcessMemory } from './memory.js';
 export { slowReaderCommand, type SlowReaderOptions } from './slow-reader.js';
 export { parsePrometheusText, PromParseError, type PromFamily, type PromSample } from './prometheus.js';
+export { makeTlsDirs, type CertSubject, type TlsDirs, type TlsDirsOptions } from './certs.js';

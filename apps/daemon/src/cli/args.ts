@@ -18,6 +18,14 @@ export interface MemoryBackendConfig {
 
 export type QmpEndpointConfig = { kind: 'unix'; path: string } | { kind: 'tcp'; host: string; port: number };
 
+/** `-object tls-creds-x509,...` / `authz-simple,...` / `authz-list,...` (or QEMU's JSON form): made at start. */
+export interface UserObjectConfig {
+  /** The option's text, for error messages. */
+  text: string;
+  type: string;
+  props: Record<string, unknown>;
+}
+
 export interface DaemonConfig {
   /** -h / -help / -version met on the command line: print that and exit (QEMU stops parsing there). */
   action?: 'help' | 'version';
@@ -27,6 +35,8 @@ export interface DaemonConfig {
   /** Guest RAM in bytes (`-m`); 0 means none (QEMU's `-machine none` default). */
   ramSize: number;
   backends: MemoryBackendConfig[];
+  /** The other -object options, in command-line order (the daemon makes them before anything listens). */
+  objects: UserObjectConfig[];
   qmp: QmpEndpointConfig[];
   /** `-incoming URI` or `defer`. */
   incoming?: string;
@@ -60,7 +70,7 @@ const ACCEPTED_NONE = new Map([
 ]);
 
 export function parseDaemonArgs(argv: readonly string[]): DaemonConfig {
-  const config: DaemonConfig = { machine: 'none', ramSize: 0, backends: [], qmp: [], startPaused: false, drives: [], diskWorkloads: [] };
+  const config: DaemonConfig = { machine: 'none', ramSize: 0, backends: [], objects: [], qmp: [], startPaused: false, drives: [], diskWorkloads: [] };
   const pending: { ram?: string } = {};
   for (let i = 0; i < argv.length; i++) {
     const raw = argv[i]!;
@@ -100,9 +110,12 @@ function applyOption(opt: string, value: string, config: DaemonConfig, pending: 
     case 'm':
       pending.ram = value; // parsed once all options are in
       break;
-    case 'object':
-      config.backends.push(parseBackend(value, fail));
+    case 'object': {
+      const object = parseObjectOption(value, fail);
+      if (object.type.startsWith('memory-backend')) config.backends.push(parseBackend(value, fail));
+      else config.objects.push(object);
       break;
+    }
     case 'qmp':
       config.qmp.push(parseQmp(value, fail));
       break;
@@ -190,6 +203,32 @@ function parseRamOption(value: string): number {
   } catch (err) {
     throw new UsageError(`-m ${value}: ${(err as Error).message}`);
   }
+}
+
+/** Object types mig makes besides memory backends. */
+const OBJECT_TYPES = ['tls-creds-x509', 'authz-simple', 'authz-list'];
+
+/** `-object TYPE,key=value,...` or QEMU's JSON form `-object '{"qom-type":TYPE,...}'` (needed for authz-list rules). */
+function parseObjectOption(value: string, fail: (why: string) => never): UserObjectConfig {
+  let props: Record<string, unknown>;
+  if (value.trimStart().startsWith('{')) {
+    try {
+      props = JSON.parse(value) as Record<string, unknown>;
+    } catch (err) {
+      return fail((err as Error).message);
+    }
+  } else {
+    const list = parseOptionList(value, 'qom-type');
+    props = Object.fromEntries(list.props);
+    if (list.implied !== undefined) props['qom-type'] = list.implied;
+  }
+  const type = props['qom-type'];
+  if (typeof type !== 'string') return fail("Parameter 'qom-type' is missing");
+  if (!type.startsWith('memory-backend') && !OBJECT_TYPES.includes(type)) {
+    fail(`object type '${type}' is not supported (mig has memory-backend-file, memory-backend-ram, ${OBJECT_TYPES.join(', ')})`);
+  }
+  delete props['qom-type'];
+  return { text: value, type, props };
 }
 
 function parseBackend(value: string, fail: (why: string) => never): MemoryBackendConfig {

@@ -37,7 +37,10 @@ port.on('message', (message: ToIncomingWorker) => {
 const cancelled = (): boolean => state.status === 'cancelling';
 
 async function accept(): Promise<ByteSource> {
-  listener = await listenIncoming(data.transport.uri, workerDescriptors(data.transport));
+  listener = await listenIncoming(data.transport.uri, {
+    ...workerDescriptors(data.transport),
+    onTlsRefused: (err) => post({ type: 'tls-refused', message: err.message }),
+  });
   post(listener.address === undefined ? { type: 'listening' } : { type: 'listening', address: listener.address });
   try {
     if (cancelled()) throw new IncomingCancelledError();

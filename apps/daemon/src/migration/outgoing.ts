@@ -17,6 +17,8 @@ import { openDriveChannel, type DriveHost } from '../block/drive-host.js';
 import type { Drive } from '../block/drive.js';
 import type { Drives } from '../block/drives.js';
 import { prepareUri, type PreparedUri } from './transport-uri.js';
+import { outgoingTls, prepareTls } from '../objects/migration-tls.js';
+import type { UserObjects } from '../objects/registry.js';
 import { applyWorkerChange, settleWorkerEnd } from './worker-status.js';
 
 /** How often a running migration's progress is sampled, ms (a query samples too). */
@@ -56,6 +58,7 @@ export class OutgoingMigration {
     private readonly machine: string,
     private readonly ram: readonly WorkerRamBlock[],
     private readonly settings: MigrationSettings,
+    private readonly objects: UserObjects,
     private readonly log: Logger,
     private readonly events: OutgoingEvents,
   ) {
@@ -95,7 +98,10 @@ export class OutgoingMigration {
    */
   start(uriText: string, descriptors: TransportContext = {}): void {
     if (this.isActive) throw new QmpError('GenericError', "There's a migration process in progress");
+    // before the URI: a TLS error must not take an fd: descriptor
+    const tls = prepareTls(uriText, () => outgoingTls(this.settings.parameters, this.objects));
     const transport = prepareUri(uriText, descriptors, 'outgoing');
+    if (tls !== undefined) transport.tls = tls;
     this.#stats = createSharedStats();
     this.#error = undefined;
     this.#runstateBefore = undefined;
@@ -103,7 +109,7 @@ export class OutgoingMigration {
     const totalBytes = this.vm.ramSize + diskBytes;
     this.#progress = totalBytes > 0 ? new ProgressTracker({ totalBytes }) : undefined;
     this.state.transition(this.state.status, 'setup'); // from none or the last one's end
-    this.log.info('migration started', { uri: uriText, ram: this.vm.ramSize, runstate: this.vm.runstate });
+    this.log.info('migration started', { uri: uriText, ram: this.vm.ramSize, runstate: this.vm.runstate, tls: tls !== undefined });
     this.#spawn(uriText, transport);
     clearInterval(this.#sampler);
     this.#sampler = setInterval(() => this.#sampleProgress(), PROGRESS_SAMPLE_MS).unref();
