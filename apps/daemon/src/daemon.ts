@@ -99,6 +99,7 @@ export class Daemon {
     this.outgoing.drives = this.drives;
     this.incoming = new IncomingMigration(this.vm, config.machine, workerRam, this.settings, this.objects, log);
     this.incoming.drives = this.drives;
+    this.incoming.stallTimeoutMs = () => this.settings.parameters['x-stall-timeout'];
     // the handlers hold the controllers made above
     this.qmp = new QmpServer({
       handlers: this.handlers(),

@@ -29,15 +29,16 @@ const err = (fn: () => unknown): ParameterError => {
 };
 
 describe('defaults and query-migrate-parameters', () => {
-  it("match QEMU 7.2 exactly, except max-bandwidth, which keeps the seed's 32 MiB/s", () => {
-    expect(queryParameters(defaultParameters())).toEqual({ ...QEMU_72_DEFAULTS, 'max-bandwidth': 33554432 });
+  it("match QEMU 7.2 exactly, except max-bandwidth, which keeps the seed's 32 MiB/s, and mig's x-stall-timeout", () => {
+    expect(queryParameters(defaultParameters())).toEqual({ ...QEMU_72_DEFAULTS, 'max-bandwidth': 33554432, 'x-stall-timeout': 30000 });
     expect(migrationParametersSchema.parse(defaultParameters())).toEqual(defaultParameters());
   });
 
   it('list members in QEMU order and show block-bitmap-mapping only once set', () => {
     const keys = Object.keys(queryParameters(defaultParameters()));
     expect(keys.slice(0, 4)).toEqual(['announce-initial', 'announce-max', 'announce-rounds', 'announce-step']);
-    expect(keys.at(-1)).toBe('multifd-zstd-level');
+    expect(keys.at(-2)).toBe('multifd-zstd-level');
+    expect(keys.at(-1)).toBe('x-stall-timeout'); // mig's own, after QEMU's
     const p = applyParameters(defaultParameters(), { 'block-bitmap-mapping': [] });
     expect(queryParameters(p)['block-bitmap-mapping']).toEqual([]);
   });
@@ -60,6 +61,12 @@ describe('applyParameters', () => {
     expect(applyParameters(next, { 'tls-creds': null })['tls-creds']).toBe('');
     expect(applyParameters(cur, {})).toEqual(cur);
     expect(applyParameters(cur, undefined)).toEqual(cur);
+  });
+
+  it("takes mig's x-stall-timeout as a uint64 of ms (0 = never), shown by query-migrate-parameters", () => {
+    const p = applyParameters(defaultParameters(), { 'x-stall-timeout': 2000 });
+    expect(queryParameters(p)['x-stall-timeout']).toBe(2000);
+    expect(applyParameters(p, { 'x-stall-timeout': 0 })['x-stall-timeout']).toBe(0);
   });
 
   // Messages as QEMU 7.2 answered them here, one request each.
@@ -98,6 +105,8 @@ describe('applyParameters', () => {
     [{ 'compress-level': -1 }, "Parameter 'compress-level' expects uint8_t"],
     [{ 'max-bandwidth': 1.5 }, "Parameter 'max-bandwidth' expects uint64"],
     [{ 'max-bandwidth': 1e30 }, "Parameter 'max-bandwidth' expects uint64"],
+    [{ 'x-stall-timeout': '2000' }, "Parameter 'x-stall-timeout' expects uint64"],
+    [{ 'x-stall-timeout': 0.5 }, "Parameter 'x-stall-timeout' expects uint64"],
     [{ 'block-incremental': 1 }, "Invalid parameter type for 'block-incremental', expected: boolean"],
     [{ 'tls-creds': 5 }, "Invalid parameter type for 'tls-creds', expected: StrOrNull"],
     [{ 'block-bitmap-mapping': 5 }, "Invalid parameter type for 'block-bitmap-mapping', expected: array"],

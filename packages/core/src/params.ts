@@ -33,7 +33,13 @@ export const bitmapMigrationNodeAliasSchema = z.strictObject({
 });
 export type BitmapMigrationNodeAlias = z.infer<typeof bitmapMigrationNodeAliasSchema>;
 
-/** QEMU 7.2's MigrationParameters as mig stores them (all members present; tls-* are strings, "" = unset). */
+/**
+ * mig's own x-stall-timeout (not in QEMU 7.2): ms without progress from the peer after which a migration
+ * fails (0 = never, QEMU's behaviour).
+ */
+export const DEFAULT_STALL_TIMEOUT_MS = 30_000;
+
+/** QEMU 7.2's MigrationParameters (and mig's x-stall-timeout) as mig stores them (all members present; tls-* are strings, "" = unset). */
 export const migrationParametersSchema = z.strictObject({
   'announce-initial': uint,
   'announce-max': uint,
@@ -61,6 +67,7 @@ export const migrationParametersSchema = z.strictObject({
   'multifd-compression': z.enum(MULTIFD_COMPRESSIONS),
   'multifd-zlib-level': uint.max(255),
   'multifd-zstd-level': uint.max(255),
+  'x-stall-timeout': uint,
   'block-bitmap-mapping': z.array(bitmapMigrationNodeAliasSchema).optional(),
 });
 export type MigrationParameters = z.infer<typeof migrationParametersSchema>;
@@ -104,11 +111,12 @@ const MEMBERS: ReadonlyArray<readonly [MigrationParameterName, Kind]> = [
   ['multifd-compression', 'compression'],
   ['multifd-zlib-level', 'uint8'],
   ['multifd-zstd-level', 'uint8'],
+  ['x-stall-timeout', 'uint64'],
   ['block-bitmap-mapping', 'mapping'],
 ];
 const KIND = new Map<string, Kind>(MEMBERS);
 
-/** QEMU 7.2's defaults (migration.c migration_properties), as `query-migrate-parameters` shows them. */
+/** QEMU 7.2's defaults (migration.c migration_properties), as `query-migrate-parameters` shows them, and mig's own. */
 export function defaultParameters(): MigrationParameters {
   return {
     'announce-initial': 50,
@@ -138,6 +146,7 @@ export function defaultParameters(): MigrationParameters {
     'multifd-compression': 'none',
     'multifd-zlib-level': 1,
     'multifd-zstd-level': 1,
+    'x-stall-timeout': DEFAULT_STALL_TIMEOUT_MS,
   };
 }
 

@@ -198,7 +198,7 @@ const members: Record<CommandName, { required: Record<string, QType>; optional: 
       'x-checkpoint-delay': 'uint32', 'block-incremental': 'bool', 'multifd-channels': 'uint8',
       'xbzrle-cache-size': 'uint64', 'max-postcopy-bandwidth': 'uint64', 'max-cpu-throttle': 'uint8',
       'multifd-compression': 'enum', 'multifd-zlib-level': 'uint8', 'multifd-zstd-level': 'uint8',
-      'block-bitmap-mapping': 'array',
+      'x-stall-timeout': 'uint64', 'block-bitmap-mapping': 'array',
     },
   },
   'query-migrate-parameters': { required: {}, optional: {} },

@@ -154,6 +154,24 @@ describe('tcp', () => {
     await listener.close();
   });
 
+  it('a signal aborts a connect under way (the reason is the rejection) and a pre-aborted one refuses at once', async () => {
+    const server = net.createServer((s) => s.destroy());
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const uri = parseMigrationUri(`tcp:127.0.0.1:${(server.address() as net.AddressInfo).port}`);
+    const ac = new AbortController();
+    const opening = openOutgoing(uri, { signal: ac.signal });
+    ac.abort(new Error('migration stalled: the target did not take the connection'));
+    await expect(opening).rejects.toThrow('migration stalled: the target did not take the connection');
+    const pre = new AbortController();
+    pre.abort();
+    const err = await openOutgoing(uri, { signal: pre.signal }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(TransportError);
+    expect((err as Error).message).toMatch(/^connecting the migration stream to tcp:127\.0\.0\.1:\d+ was aborted$/);
+    const connected = await openOutgoing(uri, { signal: new AbortController().signal }); // not aborted: as usual
+    connected.destroy();
+    await new Promise<void>((r) => server.close(() => r()));
+  });
+
   it('names the address when the connection is refused', async () => {
     const port = await closedPort();
     const err = (await openOutgoing(parseMigrationUri(`tcp:127.0.0.1:${port}`)).catch((e: unknown) => e)) as TransportError;

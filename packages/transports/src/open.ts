@@ -36,16 +36,17 @@ function tlsFor<R extends 'client' | 'server'>(
 /**
  * Opens the outgoing migration stream: tcp/unix connect, exec starts `sh -c CMD` and writes to its stdin,
  * fd writes to the descriptor `context` hands over, rdma connects (failing at once without an RDMA device).
- * With `context.tls` the stream is a TLS client session over the channel. The sink also reports
- * `bytesWritten`, `bytesFlushed` and `bufferedBytes`.
+ * With `context.tls` the stream is a TLS client session over the channel; `context.signal` aborts a tcp/unix
+ * connect (or its handshake) still under way. The sink also reports `bytesWritten`, `bytesFlushed` and
+ * `bufferedBytes`.
  */
 export async function openOutgoing(uri: MigrationUri, context: TransportContext = {}): Promise<WritableSink> {
   const tls = tlsFor(uri, context, 'client');
   switch (uri.kind) {
     case 'tcp':
-      return connectTcp(uri, tls);
+      return connectTcp(uri, tls, context.signal);
     case 'unix':
-      return connectUnix(uri.path, tls);
+      return connectUnix(uri.path, tls, context.signal);
     case 'exec':
       return openExecOutgoing(uri.command, tls);
     case 'fd':

@@ -8,24 +8,67 @@ import type { TransportListener } from './types.js';
 
 /** What tcp and unix share: connect for a sink, listen and accept one connection for a source. */
 
-/**
- * Connects, then wraps the socket in a sink (with `tls`: after the TLS handshake). Rejects with the address
- * and the reason.
- */
-export async function connectSocket(options: net.NetConnectOpts, endpoint: string, tls?: TlsClientOptions): Promise<WritableSink> {
-  const socket = await connectRaw(options, endpoint);
-  if (tls === undefined) return socketSink(socket, endpoint);
-  socket.setNoDelay(true);
-  return socketSink(await secureClient(socket, tls, endpoint), endpoint);
+/** Why an open was aborted: the signal's reason when it is an Error. */
+export function abortReason(signal: AbortSignal, endpoint: string): Error {
+  const reason: unknown = signal.reason;
+  if (reason instanceof Error && reason.name !== 'AbortError') return reason;
+  return new TransportError(`connecting the migration stream to ${endpoint} was aborted`, { endpoint });
 }
 
-function connectRaw(options: net.NetConnectOpts, endpoint: string): Promise<net.Socket> {
+/**
+ * Connects, then wraps the socket in a sink (with `tls`: after the TLS handshake). Rejects with the address
+ * and the reason; `signal` aborts a connect or handshake still under way (a blackholed peer never answers
+ * it), rejecting with the signal's reason.
+ */
+export async function connectSocket(
+  options: net.NetConnectOpts,
+  endpoint: string,
+  tls?: TlsClientOptions,
+  signal?: AbortSignal,
+): Promise<WritableSink> {
+  const socket = await connectRaw(options, endpoint, signal);
+  if (tls === undefined) return socketSink(socket, endpoint);
+  socket.setNoDelay(true);
+  return socketSink(await abortable(secureClient(socket, tls, endpoint), socket, endpoint, signal), endpoint);
+}
+
+/** `work` on `socket`, unless `signal` aborts first: then the socket is destroyed and the abort's reason thrown. */
+function abortable<T>(work: Promise<T>, socket: net.Socket, endpoint: string, signal?: AbortSignal): Promise<T> {
+  if (signal === undefined) return work;
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => {
+      socket.destroy();
+      reject(abortReason(signal, endpoint));
+    };
+    if (signal.aborted) return onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e as Error);
+      },
+    );
+  });
+}
+
+function connectRaw(options: net.NetConnectOpts, endpoint: string, signal?: AbortSignal): Promise<net.Socket> {
+  if (signal?.aborted === true) return Promise.reject(abortReason(signal, endpoint));
   return new Promise<net.Socket>((resolve, reject) => {
     // allowHalfOpen: a FIN from the peer must not end our side behind the sink's back.
     // highWaterMark reaches the socket's Duplex options; @types/node does not list it for connect.
     const connectOptions = { ...options, allowHalfOpen: true, highWaterMark: DEFAULT_HIGH_WATER_MARK };
     const socket = net.connect(connectOptions as net.NetConnectOpts);
+    const onAbort = (): void => {
+      socket.destroy();
+      reject(abortReason(signal!, endpoint));
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
     const onError = (err: Error): void => {
+      signal?.removeEventListener('abort', onAbort);
       socket.destroy();
       reject(
         new TransportError(`cannot connect the migration stream to ${endpoint}: ${describeCause(err)}`, {
@@ -37,6 +80,7 @@ function connectRaw(options: net.NetConnectOpts, endpoint: string): Promise<net.
     };
     socket.once('error', onError);
     socket.once('connect', () => {
+      signal?.removeEventListener('abort', onAbort);
       socket.off('error', onError);
       resolve(socket);
     });

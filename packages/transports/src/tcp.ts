@@ -11,12 +11,13 @@ export interface TcpAddress {
 
 /**
  * Connects to HOST:PORT (`tcp::PORT` / `tcp:0:PORT`: this host), Nagle off. With `tls` the server's
- * certificate is checked against its `hostname`, else the URI's host (as QEMU's socket migration does).
+ * certificate is checked against its `hostname`, else the URI's host (as QEMU's socket migration does);
+ * `signal` aborts a connect or handshake still under way.
  */
-export function connectTcp(address: TcpAddress, tls?: TlsClientOptions): Promise<WritableSink> {
+export function connectTcp(address: TcpAddress, tls?: TlsClientOptions, signal?: AbortSignal): Promise<WritableSink> {
   const host = isAnyHost(address.host) ? 'localhost' : address.host;
   const secure = tls === undefined ? undefined : { ...tls, hostname: tls.hostname !== undefined && tls.hostname !== '' ? tls.hostname : host };
-  return connectSocket({ host, port: address.port, noDelay: true }, describeUri({ kind: 'tcp', ...address }), secure);
+  return connectSocket({ host, port: address.port, noDelay: true }, describeUri({ kind: 'tcp', ...address }), secure, signal);
 }
 
 /** Listens on HOST:PORT (every address for `tcp::PORT` / `tcp:0:PORT`); port 0 picks a free port. */

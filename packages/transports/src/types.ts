@@ -28,6 +28,11 @@ export interface TransportContext {
    * from the monitor): it is closed when the stream is done. Throws, with the daemon's words, when there is none.
    */
   takeDescriptor?(name: string): number;
+  /**
+   * Aborts opening the outgoing stream (migrate_cancel, x-stall-timeout): a tcp/unix connect still under way
+   * is dropped and the open rejects with the signal's reason (an Error) or a TransportError saying so.
+   */
+  signal?: AbortSignal;
   /** rdma: offer pin-all to the destination (the rdma-pin-all capability). */
   rdmaPinAll?: boolean;
   /**

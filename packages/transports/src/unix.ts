@@ -6,8 +6,8 @@ import type { WritableSink } from './sink.js';
 import { describeUri } from './uri.js';
 
 /** With `tls`, the server's certificate is checked against `tls.hostname` only (a path names no host). */
-export function connectUnix(path: string, tls?: TlsClientOptions): Promise<WritableSink> {
-  return connectSocket({ path }, describeUri({ kind: 'unix', path }), tls);
+export function connectUnix(path: string, tls?: TlsClientOptions, signal?: AbortSignal): Promise<WritableSink> {
+  return connectSocket({ path }, describeUri({ kind: 'unix', path }), tls, signal);
 }
 
 /** Listens on PATH; a socket file left there by an earlier listener is removed first, as QEMU does. */

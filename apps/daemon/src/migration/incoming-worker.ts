@@ -2,7 +2,7 @@
 // report `completed` only after the whole stream (through EOF) has been read and applied. The main thread
 // has moved the migration to setup before this starts; the worker's machine starts there.
 import { parentPort, workerData } from 'node:worker_threads';
-import { encodeError } from '@mig/core';
+import { encodeError, stallError, StallWatch } from '@mig/core';
 import { listenIncoming, type ByteSource, type IncomingListener } from '@mig/transports';
 import type { FromIncomingWorker, IncomingWorkerData, ToIncomingWorker } from './protocol.js';
 import { WorkerStatusReporter } from './worker-status.js';
@@ -36,6 +36,23 @@ port.on('message', (message: ToIncomingWorker) => {
 
 const cancelled = (): boolean => state.status === 'cancelling';
 
+/** What the load loop shows the stall watch: bytes taken from the source, and whether it waits for more. */
+const reading = { bytes: 0, waiting: false };
+
+/**
+ * x-stall-timeout on the target: a source that sends nothing for that long while the loop waits for data
+ * fails the load (the guest is never started). Time spent on this side's own disk writes does not count.
+ */
+function watchSource(stream: ByteSource): StallWatch {
+  const watch = new StallWatch({
+    probe: { progress: () => reading.bytes, waiting: () => reading.waiting },
+    timeoutMs: () => data.stallTimeoutMs,
+    onStall: (idleMs, timeoutMs) => stream.destroy(stallError('source', idleMs, timeoutMs)),
+  });
+  watch.start();
+  return watch;
+}
+
 async function accept(): Promise<ByteSource> {
   listener = await listenIncoming(data.transport.uri, {
     ...workerDescriptors(data.transport),
@@ -59,11 +76,20 @@ async function run(): Promise<FromIncomingWorker> {
     machine: data.machine, ram, ...(b ? { block: { drives: b.drives, port: b.drivePort } } : {}),
   });
   const counters = new Float64Array(data.stats);
-  for await (const chunk of source) {
-    loader.push(chunk);
-    counters[0] = loader.bytesReceived;
-    const wait = loader.backpressure(); // disk writes in flight at their bound: the stream waits
-    if (wait) await wait;
+  const stall = watchSource(source);
+  try {
+    reading.waiting = true;
+    for await (const chunk of source) {
+      reading.waiting = false;
+      loader.push(chunk);
+      counters[0] = reading.bytes = loader.bytesReceived;
+      const wait = loader.backpressure(); // disk writes in flight at their bound: the stream waits
+      if (wait) await wait;
+      reading.waiting = true;
+    }
+  } finally {
+    reading.waiting = false;
+    stall.stop();
   }
   loader.end();
   await loader.flush(); // every disk write done and durable before the load counts as complete

@@ -2,7 +2,9 @@
 // failed; mig's cancel at quit: → cancelling → cancelled) in @mig/core's machine, the worker that reads the
 // stream, and what happens to the guest when the stream is loaded.
 import { Worker } from 'node:worker_threads';
-import { isMigrationRunning, isTerminalStatus, MigrationStateMachine, type MigrationStatus, type StatusChange } from '@mig/core';
+import {
+  DEFAULT_STALL_TIMEOUT_MS, isMigrationRunning, isTerminalStatus, MigrationStateMachine, type MigrationStatus, type StatusChange,
+} from '@mig/core';
 import type { TransportContext } from '@mig/transports';
 import type { Logger } from '../log.js';
 import type { Vm } from '../guest/vm.js';
@@ -31,6 +33,8 @@ export class IncomingMigration {
   /** The -drive images a stream's `block` section is written into (through a DriveHost for the worker). */
   drives: Drives | undefined;
   #driveHost: DriveHost | undefined;
+  /** x-stall-timeout now (the daemon's parameters), read when an incoming migration starts. */
+  stallTimeoutMs: () => number = () => DEFAULT_STALL_TIMEOUT_MS;
 
   constructor(
     private readonly vm: Vm,
@@ -86,7 +90,7 @@ export class IncomingMigration {
     const { host, port } = openDriveChannel(drives);
     this.#driveHost = host;
     const workerData: IncomingWorkerData = {
-      uri, transport, machine: this.machine, ram: [...this.ram], stats: this.#stats,
+      uri, transport, machine: this.machine, ram: [...this.ram], stats: this.#stats, stallTimeoutMs: this.stallTimeoutMs(),
       block: { drives: drives.map((d) => d.workerInfo()), drivePort: port },
     };
     const worker = new Worker(new URL('./incoming-worker.js', import.meta.url), { workerData, transferList: [port] });

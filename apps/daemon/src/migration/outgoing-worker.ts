@@ -2,12 +2,12 @@
 // transport (@mig/transports). The guest's run state stays on the main thread: switchover asks for it.
 import { parentPort, workerData } from 'node:worker_threads';
 import {
-  encodeError, errorMessage, MigrationFailedError, runPrecopy, statsView, type MigrationParameters,
-  type MigrationStats,
+  connectStallError, encodeError, errorMessage, MigrationCancelledError, MigrationFailedError, realTimer, runPrecopy,
+  statsView, type MigrationParameters, type MigrationStats,
 } from '@mig/core';
 import type { BlockSaveSection } from '@mig/block';
 import { DirtyBitmap, PAGE_SIZE, type RamSaveSection } from '@mig/ram';
-import { openOutgoing, TransportError } from '@mig/transports';
+import { openOutgoing, TransportError, type WritableSink } from '@mig/transports';
 import type { FromOutgoingWorker, OutgoingWorkerData, ToOutgoingWorker } from './protocol.js';
 import { outgoingSections } from './sections.js';
 import { workerDescriptors } from './transport-uri.js';
@@ -43,6 +43,27 @@ port.on('message', (message: ToOutgoingWorker) => {
   }
 });
 
+/**
+ * Opens the transport; migrate_cancel drops a connect still under way, and so does x-stall-timeout (a target
+ * that never answers the connect, e.g. a blackholed link), failing it with a message saying so.
+ */
+async function openSink(): Promise<WritableSink> {
+  const connecting = new AbortController();
+  const onCancel = (): void => connecting.abort(new MigrationCancelledError());
+  abort.signal.addEventListener('abort', onCancel, { once: true });
+  if (abort.signal.aborted) onCancel();
+  const timeout = parameters['x-stall-timeout'];
+  const disarm = timeout > 0 ? realTimer(() => connecting.abort(connectStallError(timeout)), timeout) : undefined;
+  try {
+    return await openOutgoing(data.transport.uri, {
+      ...workerDescriptors(data.transport), rdmaPinAll: data.capabilities['rdma-pin-all'] === true, signal: connecting.signal,
+    });
+  } finally {
+    disarm?.();
+    abort.signal.removeEventListener('abort', onCancel);
+  }
+}
+
 async function run(): Promise<FromOutgoingWorker> {
   const state = status.state;
   const ram = guestRamInWorker(data.ram);
@@ -57,8 +78,10 @@ async function run(): Promise<FromOutgoingWorker> {
   activeRam = ramSection;
   let sink;
   try {
-    sink = await openOutgoing(data.transport.uri, { ...workerDescriptors(data.transport), rdmaPinAll: data.capabilities['rdma-pin-all'] === true });
+    sink = await openSink();
   } catch (err) {
+    if (abort.signal.aborted) return { type: 'done', ...status.finish('cancelled') };
+    if (err instanceof MigrationFailedError) return { type: 'done', ...status.finish('failed'), error: encodeError(err) };
     // a TransportError names the URI and the system error already
     const why = err instanceof TransportError ? err.message : `cannot open the migration stream to ${data.uri}: ${errorMessage(err)}`;
     const error = new MigrationFailedError('open', why, { cause: err });

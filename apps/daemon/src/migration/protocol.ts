@@ -52,6 +52,8 @@ export interface IncomingWorkerData {
   machine: string;
   ram: WorkerRamBlock[];
   stats: SharedArrayBuffer;
+  /** x-stall-timeout when migrate-incoming started (ms; 0 = never): how long the source may send nothing. */
+  stallTimeoutMs: number;
   /** The drives a `block` section may write (all of them: a read-only one is refused by name), and their host. */
   block?: { drives: WorkerDriveInfo[]; drivePort: MessagePort };
 }

@@ -17,6 +17,12 @@ export function raiseFailure(phase: string, message: string, cause: unknown): ne
   throw err;
 }
 
+/** Fails the migration with a failure made elsewhere (the stall watch's), as raiseFailure does. */
+export function raiseMade(err: MigrationFailedError): never {
+  raised.add(err);
+  throw err;
+}
+
 /** Whether `err` came from raiseFailure. */
 export function isRaisedFailure(err: unknown): boolean {
   return typeof err === 'object' && err !== null && raised.has(err);

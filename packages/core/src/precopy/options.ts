@@ -1,5 +1,6 @@
 import { PrecopyOptionsError, type MigrationFailedError } from '../errors.js';
 import type { MigrationParameters } from '../params.js';
+import type { SetTimer } from '../stall.js';
 import type { MigrationStats } from '../stats.js';
 import type { MigrationStateMachine, MigrationStatus } from '../status.js';
 import type { ConvergenceRule } from './convergence.js';
@@ -39,6 +40,11 @@ export interface PrecopyOptions {
   totalBytes?: number;
   /** Clock in ms (default Date.now); stats times are on this clock. */
   now?(): number;
+  /**
+   * A one-shot timer on the same clock (default setTimeout): the x-stall-timeout watch, one per run, that
+   * fails the migration when the sink takes nothing for that long while the loop waits on it.
+   */
+  setTimer?: SetTimer;
   /** Waits `ms` on the same clock (default setTimeout). Called with 0 at each slot end to yield. */
   sleep?(ms: number): Promise<void>;
   /** Largest iterate() budget (default 8 MiB). */

@@ -17,6 +17,7 @@ export function moveState(state: MigrationStateMachine, to: MigrationStatus): bo
  */
 export async function settleRun(run: PrecopyRun, err: unknown): Promise<PrecopyResult> {
   run.cancel.detach();
+  run.stall.stop();
   run.throttle.stop();
   if (err instanceof CancelRequested || (run.cancel.requested && !isRaisedFailure(err))) return cancelled(run);
   return failed(run, err);

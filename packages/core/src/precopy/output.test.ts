@@ -7,6 +7,7 @@ import { CancelRequested } from './failure.js';
 import type { ByteSink, MigrationSaver } from './interfaces.js';
 import { StreamOutput } from './output.js';
 import { PrecopyStatsRecorder } from './precopy-stats.js';
+import { SinkStallGuard } from './stall-guard.js';
 
 function setup(o: { failAt?: number; abortOnFail?: boolean; onWrite?(n: number): void; bytesFlushed?: number } = {}) {
   const calls: string[] = [];
@@ -39,7 +40,8 @@ function setup(o: { failAt?: number; abortOnFail?: boolean; onWrite?(n: number):
   const cancel = new CancelWatch(state, sink, ac.signal);
   const recorder = new PrecopyStatsRecorder(createStats());
   const guest = { inDowntime: false };
-  const out = new StreamOutput(saver, sink, cancel, recorder, guest);
+  const stall = new SinkStallGuard(sink, () => 0, { now: () => 0, setTimer: () => () => {} });
+  const out = new StreamOutput(saver, sink, cancel, recorder, guest, stall);
   const produce = (...lens: number[]) => void pendingChunks.push(...lens.map((n) => new Uint8Array(n)));
   return { out, produce, written, calls, recorder, guest, ac };
 }

@@ -1,8 +1,9 @@
 import { errorMessage } from '../errors.js';
 import type { CancelWatch } from './cancel.js';
-import { raiseFailure } from './failure.js';
+import { raiseFailure, raiseMade } from './failure.js';
 import type { ByteSink, MigrationSaver } from './interfaces.js';
 import type { PrecopyStatsRecorder } from './precopy-stats.js';
+import type { SinkStallGuard } from './stall-guard.js';
 
 /** Moves what the saver produced to the sink, one awaited write per chunk (the sink's backpressure). */
 export class StreamOutput {
@@ -14,6 +15,7 @@ export class StreamOutput {
     private readonly cancel: CancelWatch,
     private readonly recorder: PrecopyStatsRecorder,
     private readonly guest: { readonly inDowntime: boolean },
+    private readonly stall: SinkStallGuard,
   ) {}
 
   /** Stream bytes handed to the sink so far. */
@@ -23,7 +25,8 @@ export class StreamOutput {
 
   /**
    * Writes the saver's pending chunks (after letting it reuse those the sink has flushed); returns their bytes.
-   * A failed write fails the migration ('write') unless it failed because of a cancel.
+   * A failed write fails the migration ('write') unless it failed because of a cancel or a stall
+   * (x-stall-timeout: 'stall', with the stall's message).
    */
   async flush(): Promise<number> {
     const { saver, sink } = this;
@@ -32,11 +35,13 @@ export class StreamOutput {
     let n = 0;
     for (const chunk of chunks) {
       this.cancel.check();
+      this.stall.enter();
       try {
         await sink.write(chunk);
       } catch (err) {
-        this.cancel.check();
-        raiseFailure('write', `migration stream write failed: ${errorMessage(err)}`, err);
+        this.failed(err);
+      } finally {
+        this.stall.leave();
       }
       n += chunk.length;
       this.recorder.streamBytes(chunk.length, this.guest.inDowntime);
@@ -44,5 +49,16 @@ export class StreamOutput {
     this.#written += n;
     this.recorder.transferred(this.#written);
     return n;
+  }
+
+  /**
+   * A write ('write') or sink.end() ('end') rejected: the stall watch's failure, a cancel (not during end(),
+   * which ignores it), or the transport's own error.
+   */
+  failed(err: unknown, phase: 'write' | 'end' = 'write'): never {
+    const stalled = this.stall.error;
+    if (stalled !== undefined) raiseMade(stalled);
+    if (phase === 'write') this.cancel.check();
+    return raiseFailure(phase, `migration stream write failed: ${errorMessage(err)}`, err);
   }
 }

@@ -1,5 +1,5 @@
 import { MigrationActiveError } from '../errors.js';
-import type { MigrationParameters } from '../params.js';
+import { DEFAULT_STALL_TIMEOUT_MS, type MigrationParameters } from '../params.js';
 import { createStats, type MigrationStats } from '../stats.js';
 import { MigrationStateMachine, isMigrationRunning } from '../status.js';
 import { AutoConverge } from './auto-converge.js';
@@ -12,6 +12,7 @@ import type { ByteSink, MigrationSaver } from './interfaces.js';
 import { checkPrecopyOptions, DEFAULT_MAX_BATCH_BYTES, type PrecopyOptions } from './options.js';
 import { StreamOutput } from './output.js';
 import { PrecopyStatsRecorder } from './precopy-stats.js';
+import { SinkStallGuard } from './stall-guard.js';
 
 /** One precopy run: the options and the parts the phases share. */
 export interface PrecopyRun {
@@ -30,6 +31,8 @@ export interface PrecopyRun {
   readonly cancel: CancelWatch;
   readonly guest: GuestControl;
   readonly output: StreamOutput;
+  /** x-stall-timeout: watches the sink from setup until the run settles. */
+  readonly stall: SinkStallGuard;
   readonly syncs: DirtySyncTracker;
   readonly meter: BandwidthMeter;
   readonly throttle: AutoConverge;
@@ -40,7 +43,7 @@ const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(r
 
 /**
  * Checks the options, moves the state to 'setup' (refusing a running migration), resets the stats and starts
- * watching for a cancel (a signal aborted already cancels at once).
+ * watching for a cancel (a signal aborted already cancels at once) and for a stalled sink.
  */
 export function startRun(opts: PrecopyOptions): PrecopyRun {
   checkPrecopyOptions(opts);
@@ -58,12 +61,17 @@ export function startRun(opts: PrecopyOptions): PrecopyRun {
   recorder.begin(startTime, params()['downtime-limit']);
   const cancel = new CancelWatch(state, opts.sink, opts.signal);
   const guest = new GuestControl(opts);
+  const stall = new SinkStallGuard(opts.sink, () => params()['x-stall-timeout'] ?? DEFAULT_STALL_TIMEOUT_MS, {
+    now, setTimer: opts.setTimer,
+  });
+  stall.start();
   return {
     opts, saver: opts.saver, sink: opts.sink, state, stats: recorder.stats, params, now,
     sleep: opts.sleep ?? defaultSleep,
     maxBatch: opts.maxBatchBytes ?? DEFAULT_MAX_BATCH_BYTES,
     startTime, recorder, cancel, guest,
-    output: new StreamOutput(opts.saver, opts.sink, cancel, recorder, guest),
+    stall,
+    output: new StreamOutput(opts.saver, opts.sink, cancel, recorder, guest, stall),
     syncs: new DirtySyncTracker(startTime),
     meter: new BandwidthMeter(),
     throttle: new AutoConverge(opts.autoConverge === true, (percent) => {

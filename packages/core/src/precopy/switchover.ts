@@ -1,4 +1,3 @@
-import { errorMessage } from '../errors.js';
 import { CancelRequested, guardStep, raiseFailure } from './failure.js';
 import type { PrecopyResult } from './options.js';
 import { moveState } from './outcome.js';
@@ -21,10 +20,13 @@ export async function switchover(run: PrecopyRun): Promise<void> {
   await run.output.flush();
   run.cancel.check();
   run.cancel.detach(); // from here the signal is ignored: the stream is whole
+  run.stall.enter(); // a target that stops reading now is still caught by x-stall-timeout
   try {
     await run.sink.end();
   } catch (err) {
-    raiseFailure('end', `migration stream write failed: ${errorMessage(err)}`, err);
+    run.output.failed(err, 'end');
+  } finally {
+    run.stall.leave();
   }
 }
 
@@ -52,6 +54,7 @@ async function sendRest(run: PrecopyRun): Promise<void> {
  * set during sink.end() wins as in QEMU (the source resumes): the state cannot complete from it.
  */
 export function completeRun(run: PrecopyRun): PrecopyResult {
+  run.stall.stop();
   run.recorder.completed(run.now(), run.output.written);
   run.throttle.stop();
   run.opts.onProgress?.(run.stats);

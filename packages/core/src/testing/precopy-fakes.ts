@@ -177,6 +177,7 @@ export function harness(over: HarnessOptions = {}) {
     stats,
     now: clock.now,
     sleep: clock.sleep,
+    setTimer: clock.setTimer,
     onPass: (n) => passes.push(n),
     stopGuest: () => {
       guest.stops++;

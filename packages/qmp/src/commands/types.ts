@@ -89,6 +89,8 @@ export const MigrateSetParametersArgs = qStruct({
   'multifd-compression': qEnum(MULTIFD_COMPRESSIONS).optional(),
   'multifd-zlib-level': qUint8().optional(),
   'multifd-zstd-level': qUint8().optional(),
+  /** mig's own (not QEMU 7.2's): ms without progress from the peer before a migration fails; 0 = never. */
+  'x-stall-timeout': qUint64().optional(),
   'block-bitmap-mapping': qArray(BitmapMigrationNodeAliasArg).optional(),
 });
 export type MigrateSetParameters = z.infer<typeof MigrateSetParametersArgs>;
@@ -122,6 +124,7 @@ export const MigrationParametersSchema = z.strictObject({
   'multifd-compression': z.enum(MULTIFD_COMPRESSIONS).optional(),
   'multifd-zlib-level': int().optional(),
   'multifd-zstd-level': int().optional(),
+  'x-stall-timeout': int().optional(),
   'block-bitmap-mapping': z.array(BitmapMigrationNodeAliasSchema).optional(),
 });
 export type MigrationParameters = z.infer<typeof MigrationParametersSchema>;
