@@ -24,6 +24,7 @@ export { GetfdArgs } from './commands/getfd.js';
 export { ClosefdArgs } from './commands/closefd.js';
 export * from './wire/endpoint.js';
 export * from './wire/framing.js';
+export * from './wire/json-limits.js';
 export { closeDescriptor, descriptorPassingAvailable, pipePair, socketPair } from './wire/descriptors.js';
 export * from './wire/messages.js';
 export * from './client.js';
