@@ -157,7 +157,10 @@ export class Daemon {
         throw new Error(`-incoming ${this.config.incoming}: ${err instanceof QmpError ? err.desc : (err as Error).message}`, { cause: err });
       }
     }
-    for (const endpoint of this.config.qmp) this.#listeners.push(await this.qmp.listen(endpoint));
+    for (const endpoint of this.config.qmp) {
+      const socketMode = endpoint.kind === 'unix' ? endpoint.mode : undefined;
+      this.#listeners.push(await this.qmp.listen(endpoint, socketMode === undefined ? {} : { socketMode }));
+    }
     if (this.config.metrics) await this.#serveMetrics(this.config.metrics);
     this.log.info('ready', {
       runstate: this.vm.runstate,

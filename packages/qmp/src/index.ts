@@ -26,6 +26,7 @@ export { ObjectAddArgs } from './commands/object-add.js';
 export { ObjectDelArgs } from './commands/object-del.js';
 export * from './wire/endpoint.js';
 export * from './wire/framing.js';
+export * from './wire/json-limits.js';
 export { closeDescriptor, descriptorPassingAvailable, pipePair, socketPair } from './wire/descriptors.js';
 export * from './wire/messages.js';
 export * from './client.js';

@@ -16,7 +16,8 @@ export interface MemoryBackendConfig {
   prealloc?: boolean;
 }
 
-export type QmpEndpointConfig = { kind: 'unix'; path: string } | { kind: 'tcp'; host: string; port: number };
+/** `mode` (mig only): the unix socket file's permissions, octal, or `umask` for QEMU's; default owner-only (0600). */
+export type QmpEndpointConfig = { kind: 'unix'; path: string; mode?: number | 'umask' } | { kind: 'tcp'; host: string; port: number };
 
 /** `-object tls-creds-x509,...` / `authz-simple,...` / `authz-list,...` (or QEMU's JSON form): made at start. */
 export interface UserObjectConfig {
@@ -271,9 +272,14 @@ function parseQmp(value: string, fail: (why: string) => never): QmpEndpointConfi
   const server = list.props.get('server');
   if (server !== 'on') fail("mig-daemon's QMP must be a server: add ',server=on,wait=off'");
   for (const key of list.props.keys()) {
-    if (key !== address && !['server', 'wait', 'nowait'].includes(key)) fail(`property '${key}' not found`);
+    if (key !== address && !['server', 'wait', 'nowait', 'mode'].includes(key)) fail(`property '${key}' not found`);
   }
-  if (address!.startsWith('unix:')) return { kind: 'unix', path: address!.slice(5) };
+  const mode = list.props.get('mode');
+  if (address!.startsWith('unix:')) {
+    const path = address!.slice(5);
+    return mode === undefined ? { kind: 'unix', path } : { kind: 'unix', path, mode: parseSocketMode(mode, fail) };
+  }
+  if (mode !== undefined) fail("'mode' applies to a unix socket only");
   const tcp = /^tcp:(.*):(\d+)$/.exec(address!);
   if (tcp) return { kind: 'tcp', host: tcp[1]!.replace(/^\[(.*)\]$/, '$1') || '0.0.0.0', port: Number(tcp[2]) };
   return fail(`unsupported QMP address '${address}' (use unix:PATH or tcp:HOST:PORT)`);
@@ -286,6 +292,13 @@ export function parseMetrics(value: string, fail: (why: string) => never): { hos
   const port = Number(tcp[2]);
   if (port > 65535) fail(`port ${port} is above 65535`);
   return { host: tcp[1]!.replace(/^\[(.*)\]$/, '$1') || '0.0.0.0', port };
+}
+
+/** `mode=0660` (octal, permission bits only) or `mode=umask`. */
+function parseSocketMode(value: string, fail: (why: string) => never): number | 'umask' {
+  if (value === 'umask') return value;
+  if (!/^0?[0-7]{3}$/.test(value)) fail(`mode must be octal permissions such as 0600, or 'umask', not '${value}'`);
+  return parseInt(value, 8);
 }
 
 /** Applies QEMU's rules tying -m to -machine memory-backend=. */
