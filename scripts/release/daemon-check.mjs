@@ -4,7 +4,7 @@
 import { execFile, spawn } from 'node:child_process';
 import { createHash, randomFillSync } from 'node:crypto';
 import { once } from 'node:events';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
@@ -19,8 +19,13 @@ function daemonArgs(dir, name, extra) {
 
 const sha256 = (file) => createHash('sha256').update(readFileSync(file)).digest('hex');
 
+const DEPLOY_FILES = ['mig-target@.service', 'mig-source@.service', 'mig.env', 'mig.sysusers.conf'];
+
 export async function migrateWithInstalledDaemon(project) {
   const bin = join(project, 'node_modules', '.bin');
+  const deploy = join(project, 'node_modules', '@mig', 'daemon', 'deploy');
+  const missing = DEPLOY_FILES.filter((f) => !existsSync(join(deploy, f)));
+  if (missing.length) throw new Error(`@mig/daemon's tarball lacks deploy/${missing.join(', deploy/')} (the README's deployment section uses them)`);
   const { QmpClient } = await import(pathToFileURL(join(project, 'node_modules', '@mig', 'qmp', 'dist', 'index.js')).href);
   const ram = Buffer.alloc(RAM);
   randomFillSync(ram);
