@@ -6,6 +6,9 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { QmpClient, migDaemonPath, tmpDir } from '@mig/test-helpers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const DEPLOY = join(import.meta.dirname, '..', 'deploy');
@@ -69,3 +72,36 @@ describe.skipIf(!haveAnalyze)('deploy/ systemd units', () => {
   });
 });
 
+
+/** ExecStart's argv after `%i` and `$MIG_DAEMON_ARGS` (from mig.env) are expanded, as systemd does. */
+async function execStartArgv(unit: string, instance: string, runDir: string, stateDir: string): Promise<string[]> {
+  const text = await readFile(join(DEPLOY, unit), 'utf8');
+  const line = /^ExecStart=(.*)$/m.exec(text)![1]!;
+  const env = /^MIG_DAEMON_ARGS=(.*)$/m.exec(await readFile(join(DEPLOY, 'mig.env'), 'utf8'))![1]!;
+  const words = line.replaceAll('%i', instance).split(/\s+/).flatMap((w) => (w === '$MIG_DAEMON_ARGS' ? env.split(/\s+/) : [w]));
+  // the instance's env file names its RAM file after it; small RAM keeps the test light
+  return words.slice(1).map((w) => w.replaceAll('NAME', instance).replaceAll('/run/mig/', `${runDir}/`)
+    .replaceAll('/var/lib/mig/', `${stateDir}/`).replace(/^1G$/, '16M').replace('size=1G', 'size=16M'));
+}
+
+describe('the units\' command lines start mig-daemon as the README says', () => {
+  for (const [unit, runstate] of [['mig-target@.service', 'inmigrate'], ['mig-source@.service', 'running']] as const) {
+    it(`${unit}: QMP at /run/mig/NAME.qmp answers, guest ${runstate}`, async () => {
+      const dir = await tmpDir('mig-unit-');
+      const argv = await execStartArgv(unit, 'vm1', dir, dir);
+      const child = spawn(migDaemonPath(), argv, { stdio: ['ignore', 'ignore', 'pipe'] });
+      let stderr = '';
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      try {
+        const qmp = await QmpClient.connect(`unix:${dir}/vm1.qmp`, { waitForSocket: true, timeoutMs: 60_000 });
+        expect((await qmp.queryStatus()).status).toBe(runstate);
+        const exited = once(child, 'exit');
+        await qmp.quit();
+        expect((await exited)[0]).toBe(0);
+        expect(stderr).toMatch(/^mig-daemon: ready /m);
+      } finally {
+        if (child.exitCode === null) child.kill('SIGKILL');
+      }
+    }, 90_000);
+  }
+});
