@@ -16,6 +16,8 @@ import type { Logger } from './log.js';
 import { IncomingMigration } from './migration/incoming.js';
 import { OutgoingMigration } from './migration/outgoing.js';
 import { MigrationSettings } from './migration/settings.js';
+import { MigrationMetrics } from './metrics/migration-metrics.js';
+import { MetricsServer } from './metrics/metrics-server.js';
 import type { WorkerRamBlock } from './migration/protocol.js';
 import { blockHandlers } from './qmp/block.js';
 import { diskWorkloadHandlers } from './qmp/disk-workload.js';
@@ -51,6 +53,8 @@ export class Daemon {
   /** getfd's descriptors, by monitor and name, until a migration takes one. */
   readonly descriptors = new MonitorDescriptors();
   #listeners: QmpListener[] = [];
+  /** `-metrics`: the Prometheus endpoint (none unless asked for). */
+  #metrics: MetricsServer | undefined;
 
   constructor(
     readonly config: DaemonConfig,
@@ -86,6 +90,7 @@ export class Daemon {
         this.qmp.emit('X_MIG_NOT_CONVERGING', { pass: r.pass, remaining: r.remaining, 'dirty-rate': r['dirty-rate'], bandwidth: r.bandwidth, advice: r.advice }),
     });
     this.outgoing.guestDirty = this.dirty.map((d) => d.words.buffer as SharedArrayBuffer);
+    this.outgoing.guestDirtyBitmaps = this.dirty;
     this.outgoing.drives = this.drives;
     this.incoming = new IncomingMigration(this.vm, config.machine, workerRam, log);
     this.incoming.drives = this.drives;
@@ -135,12 +140,31 @@ export class Daemon {
       }
     }
     for (const endpoint of this.config.qmp) this.#listeners.push(await this.qmp.listen(endpoint));
+    if (this.config.metrics) await this.#serveMetrics(this.config.metrics);
     this.log.info('ready', {
       runstate: this.vm.runstate,
       ram: this.vm.ram.map((b) => `${b.idstr}:${b.memory.size}`).join(','),
       drives: this.drives.list.map((d) => `${d.id}:${d.image.format}:${d.size}${d.readOnly ? ':ro' : ''}`).join(','),
       qmp: this.#listeners.map((l) => (l.endpoint.kind === 'unix' ? `unix:${l.endpoint.path}` : `tcp:${l.endpoint.host}:${l.endpoint.port}`)).join(' '),
     });
+  }
+
+  async #serveMetrics({ host, port }: { host: string; port: number }): Promise<void> {
+    const metrics = new MigrationMetrics(
+      {
+        queryMigrate: () => queryMigrate(this.#migrateControl()) as never,
+        progress: () => this.outgoing.queryProgress(),
+        outgoing: this.outgoing.state,
+        incoming: this.incoming.state,
+      },
+      { guestName: this.config.name, version: VERSION.package.replace(/^mig /, ''), qemuVersion: `${VERSION.qemu.major}.${VERSION.qemu.minor}.${VERSION.qemu.micro}` },
+    );
+    try {
+      this.#metrics = await MetricsServer.listen(metrics, host, port);
+    } catch (err) {
+      throw new Error(`-metrics tcp:${host}:${port}: ${(err as Error).message}`, { cause: err });
+    }
+    this.log.info('metrics', { url: this.#metrics.url });
   }
 
   /**
@@ -181,13 +205,14 @@ export class Daemon {
     // closes the listeners and disconnects the clients together: a listener alone waits for its clients to
     // leave, and a client waiting for the exit would hold the daemon until it gave up
     await this.qmp.close();
+    await this.#metrics?.close();
     this.descriptors.closeAll();
     this.exit(0);
   }
 
-  /** The QMP commands, one module per group under qmp/, each given only what it needs. */
-  private handlers(): QmpHandlers {
-    const migrate: MigrateControl = {
+  /** What the migrate commands (and the metrics) see of this daemon. */
+  #migrateControl(): MigrateControl {
+    return {
       outgoing: this.outgoing,
       incoming: this.incoming,
       vm: this.vm,
@@ -199,6 +224,11 @@ export class Daemon {
         incoming: (ctx) => incomingDescriptors(this.descriptors, ctx),
       },
     };
+  }
+
+  /** The QMP commands, one module per group under qmp/, each given only what it needs. */
+  private handlers(): QmpHandlers {
+    const migrate = this.#migrateControl();
     return {
       ...versionHandlers(),
       ...runStateHandlers({ vm: this.vm, quit: () => void this.shutdown('host-qmp-quit') }),

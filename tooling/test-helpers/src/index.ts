@@ -38,3 +38,4 @@ export { closeDescriptor, handDescriptor, pipePair, socketPair } from './descrip
 export { QmpClient, QmpError } from '@mig/qmp';
 export { processMemory, sampleMemory, type MemorySampler, type ProcessMemory } from './memory.js';
 export { slowReaderCommand, type SlowReaderOptions } from './slow-reader.js';
+export { parsePrometheusText, PromParseError, type PromFamily, type PromSample } from './prometheus.js';

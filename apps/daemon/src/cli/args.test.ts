@@ -63,4 +63,18 @@ describe('parseDaemonArgs', () => {
     expect(() => parseDaemonArgs(argv)).toThrow(UsageError);
     expect(() => parseDaemonArgs(argv)).toThrow(message);
   });
+
+  it('-h, -help, --help and -version, --version: the action, parsing stops there as in QEMU', () => {
+    for (const o of ['-h', '-help', '--help']) expect(parseDaemonArgs(['-m', '64M', o, '-bogus']).action).toBe('help');
+    for (const o of ['-version', '--version']) expect(parseDaemonArgs([o]).action).toBe('version');
+    expect(() => parseDaemonArgs(['-bogus', '-h'])).toThrow(UsageError);
+  });
+
+  it('-metrics tcp:HOST:PORT, refused in any other shape', () => {
+    expect(parseDaemonArgs([...qmp, '-metrics', 'tcp:127.0.0.1:9100']).metrics).toEqual({ host: '127.0.0.1', port: 9100 });
+    expect(parseDaemonArgs([...qmp, '-metrics', 'tcp::0']).metrics).toEqual({ host: '0.0.0.0', port: 0 });
+    expect(parseDaemonArgs(qmp).metrics).toBeUndefined();
+    expect(() => parseDaemonArgs(['-metrics', 'unix:/x'])).toThrow(/-metrics unix:\/x: expected tcp:HOST:PORT/);
+    expect(() => parseDaemonArgs(['-metrics', 'tcp:h:70000'])).toThrow(/above 65535/);
+  });
 });

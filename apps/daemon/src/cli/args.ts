@@ -19,6 +19,8 @@ export interface MemoryBackendConfig {
 export type QmpEndpointConfig = { kind: 'unix'; path: string } | { kind: 'tcp'; host: string; port: number };
 
 export interface DaemonConfig {
+  /** -h / -help / -version met on the command line: print that and exit (QEMU stops parsing there). */
+  action?: 'help' | 'version';
   machine: string;
   /** `-machine ...,memory-backend=ID`: the backend that is the machine's RAM (its id becomes the RAMBlock idstr). */
   memoryBackendId?: string;
@@ -37,6 +39,8 @@ export interface DaemonConfig {
   drives: DriveConfig[];
   /** `-disk-workload drive=ID,rate=SIZE/s[,region=OFFSET+LEN][,pattern=...][,block=SIZE]` (mig only). */
   diskWorkloads: DiskWorkloadOption[];
+  /** `-metrics tcp:HOST:PORT` (mig only): Prometheus metrics over HTTP; off without it. */
+  metrics?: { host: string; port: number };
 }
 
 export class UsageError extends Error {
@@ -62,12 +66,16 @@ export function parseDaemonArgs(argv: readonly string[]): DaemonConfig {
     const raw = argv[i]!;
     if (!raw.startsWith('-')) throw new UsageError(`${raw}: invalid option (expected -option)`);
     const opt = raw.replace(/^--?/, '');
+    if (opt === 'h' || opt === 'help' || opt === 'version') {
+      config.action = opt === 'version' ? 'version' : 'help';
+      return config;
+    }
     if (opt === 'S') {
       config.startPaused = true;
       continue;
     }
     if (ACCEPTED_FLAGS.has(opt)) continue;
-    const takesValue = ['machine', 'M', 'm', 'object', 'qmp', 'incoming', 'name', 'workload', 'drive', 'disk-workload', ...ACCEPTED_NONE.keys()];
+    const takesValue = ['machine', 'M', 'm', 'object', 'qmp', 'incoming', 'name', 'workload', 'drive', 'disk-workload', 'metrics', ...ACCEPTED_NONE.keys()];
     if (!takesValue.includes(opt)) throw new UsageError(`${raw}: invalid option`);
     const value = argv[++i];
     if (value === undefined) throw new UsageError(`${raw}: requires an argument`);
@@ -113,6 +121,9 @@ function applyOption(opt: string, value: string, config: DaemonConfig, pending: 
       break;
     case 'disk-workload':
       config.diskWorkloads.push(parseDiskWorkload(value, config.diskWorkloads, fail));
+      break;
+    case 'metrics':
+      config.metrics = parseMetrics(value, fail);
       break;
     case 'name': {
       const list = parseOptionList(value, 'guest');
@@ -227,6 +238,15 @@ function parseQmp(value: string, fail: (why: string) => never): QmpEndpointConfi
   const tcp = /^tcp:(.*):(\d+)$/.exec(address!);
   if (tcp) return { kind: 'tcp', host: tcp[1]!.replace(/^\[(.*)\]$/, '$1') || '0.0.0.0', port: Number(tcp[2]) };
   return fail(`unsupported QMP address '${address}' (use unix:PATH or tcp:HOST:PORT)`);
+}
+
+/** `tcp:HOST:PORT` (an empty host: every address); port 0 picks a free one (the log names it). */
+export function parseMetrics(value: string, fail: (why: string) => never): { host: string; port: number } {
+  const tcp = /^tcp:(.*):(\d+)$/.exec(value);
+  if (!tcp) return fail('expected tcp:HOST:PORT (Prometheus metrics over HTTP)');
+  const port = Number(tcp[2]);
+  if (port > 65535) fail(`port ${port} is above 65535`);
+  return { host: tcp[1]!.replace(/^\[(.*)\]$/, '$1') || '0.0.0.0', port };
 }
 
 /** Applies QEMU's rules tying -m to -machine memory-backend=. */
