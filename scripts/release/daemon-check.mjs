@@ -1,6 +1,6 @@
 // mig-daemon and mig as a consumer gets them (node_modules/.bin of the scratch project): a target waiting
-// with `-incoming defer`, a source whose 64 MiB of RAM is a file of random bytes, `mig migrate` between
-// them, then the target's RAM file must hash like the source's and its guest must run.
+// with `-incoming defer`, a source whose 64 MiB of RAM is a file of random bytes, `mig migrate --from --to
+// --incoming-qmp` between them, then the target's RAM file must hash like the source's and its guest must run.
 import { execFile, spawn } from 'node:child_process';
 import { createHash, randomFillSync } from 'node:crypto';
 import { once } from 'node:events';
@@ -38,10 +38,11 @@ export async function migrateWithInstalledDaemon(project) {
   };
   try {
     const [dst, src] = await Promise.all([start('dst', ['-incoming', 'defer']), start('src', [])]);
-    const uri = `unix:${join(project, 'mig.sock')}`;
-    await dst.migrateIncoming({ uri });
-    const { stdout } = await promisify(execFile)(join(bin, 'mig'), ['migrate', '--qmp', `unix:${join(project, 'src.qmp')}`, '--bandwidth', '1G', uri], { timeout: 300_000 });
-    console.log(stdout.trim().split('\n').slice(-3).join('\n'));
+    const args = ['migrate', '--from', `unix:${join(project, 'src.qmp')}`, '--incoming-qmp', `unix:${join(project, 'dst.qmp')}`,
+      '--to', `unix:${join(project, 'mig.sock')}`, '--bandwidth', '1G', '--progress', 'none'];
+    const { stdout } = await promisify(execFile)(join(bin, 'mig'), args, { timeout: 300_000 });
+    if (!/result: completed on both ends/.test(stdout)) throw new Error(`mig migrate did not report completion:\n${stdout}`);
+    console.log(stdout.trim());
     const status = (await dst.queryStatus()).status;
     const [a, b] = [sha256(join(project, 'src.ram')), sha256(join(project, 'dst.ram'))];
     if (a !== b) throw new Error(`target RAM sha256 ${b} differs from the source's ${a}`);

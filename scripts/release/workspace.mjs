@@ -29,7 +29,9 @@ export function publishedPackages() {
 export function pnpm(args, cwd = repoRoot) {
   const execPath = process.env.npm_execpath;
   const viaRunner = execPath !== undefined && /pnpm/.test(execPath);
-  const [cmd, argv] = viaRunner ? [process.execPath, [execPath, ...args]] : ['npx', ['-y', `pnpm@${PNPM_VERSION}`, ...args]];
+  // npm_execpath is pnpm's script (pnpm.cjs) or, for pnpm's own executable builds, the binary itself
+  const script = viaRunner && /\.[cm]?js$/.test(execPath);
+  const [cmd, argv] = !viaRunner ? ['npx', ['-y', `pnpm@${PNPM_VERSION}`, ...args]] : script ? [process.execPath, [execPath, ...args]] : [execPath, args];
   return execFileSync(cmd, argv, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
 }
 
