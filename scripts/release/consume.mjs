@@ -91,8 +91,9 @@ function runExamples(project, sets) {
   }
 }
 
+const scratch = mkdtempSync(join(tmpdir(), 'mig-consume-'));
+
 async function main() {
-  const scratch = mkdtempSync(join(tmpdir(), 'mig-consume-'));
   const project = join(scratch, 'project');
   mkdirSync(project);
   step('pnpm pack every published package, check the tarballs');
@@ -113,6 +114,6 @@ async function main() {
 }
 
 main().catch((err) => {
-  console.error(`\nconsumption test FAILED: ${err.message}`);
+  console.error(`\nconsumption test FAILED: ${err.message}\n(the scratch project is kept in ${scratch})`);
   process.exit(1);
 });
