@@ -98,8 +98,21 @@ export function checkFiles(manifest, root) {
   return problems;
 }
 
+/** A published package carries its README and the licence its manifest names. */
+export function checkDocuments(manifest, root) {
+  const problems = [];
+  for (const doc of ['README.md', 'LICENSE']) {
+    if (!existsSync(join(root, doc))) problems.push(`${manifest.name}: ${doc} is not in the tarball`);
+  }
+  if (typeof manifest.license !== 'string' || manifest.license === '') problems.push(`${manifest.name}: package.json names no license`);
+  return problems;
+}
+
 /** Every problem of one unpacked tarball (the directory holding its package.json). */
 export function checkPackedPackage(root, workspace) {
   const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
-  return [...checkDependencies(manifest, workspace), ...checkEntryPoints(manifest, root), ...checkFiles(manifest, root)];
+  return [
+    ...checkDependencies(manifest, workspace), ...checkEntryPoints(manifest, root), ...checkFiles(manifest, root),
+    ...checkDocuments(manifest, root),
+  ];
 }

@@ -13,7 +13,10 @@ let n = 0;
 
 function fakePackage(manifest, files) {
   const root = join(base, `p${n++}`);
-  const all = { 'package.json': JSON.stringify({ name: '@mig/x', version: '1.0.0', main: './dist/index.js', ...manifest }), ...files };
+  const all = {
+    'package.json': JSON.stringify({ name: '@mig/x', version: '1.0.0', license: 'MIT', main: './dist/index.js', ...manifest }),
+    'README.md': '# x\n', LICENSE: 'MIT License\n', ...files,
+  };
   for (const [file, text] of Object.entries(all)) {
     mkdirSync(dirname(join(root, file)), { recursive: true });
     writeFileSync(join(root, file), text);
@@ -60,4 +63,14 @@ test('missing entry points, bins and source-map sources are flagged', () => {
   assert.match(text, /exports "\.\/dist\/index\.d\.ts" is not in the tarball/);
   assert.match(text, /bin x "\.\/bin\/x" is not in the tarball/);
   assert.match(text, /source \.\.\/src\/index\.ts is not in the tarball/);
+});
+
+test('a tarball without its README or LICENSE, or a manifest naming no license, is flagged', () => {
+  const root = fakePackage({ license: undefined }, { 'dist/index.js': '' });
+  rmSync(join(root, 'README.md'));
+  rmSync(join(root, 'LICENSE'));
+  const problems = checkPackedPackage(root, workspace);
+  assert.ok(problems.some((p) => p.includes('README.md is not in the tarball')), problems.join('\n'));
+  assert.ok(problems.some((p) => p.includes('LICENSE is not in the tarball')), problems.join('\n'));
+  assert.ok(problems.some((p) => p.includes('names no license')), problems.join('\n'));
 });

@@ -49,6 +49,8 @@ function timesLine(info: MigrationInfo): string | undefined {
 
 function progressLine(p: MigrationProgress | undefined, status: string): string | undefined {
   if (!p || (status !== 'active' && status !== 'completed')) return undefined;
+  // a completed migration is whole whichever end this is (a target's progress tracker never ran)
+  if (status === 'completed') return '  progress 100.0 %, done';
   const eta = p['eta-ms'] === null ? (p['processing-rate'] > 0 ? 'not draining' : 'not known yet') : formatDuration(p['eta-ms']);
   const advice = !p.converging && p.advice.length > 0 ? `\n  not converging; what would help:\n${p.advice.map((a) => `    - ${a}`).join('\n')}` : '';
   return `  progress ${p.percent.toFixed(1)} %, ETA ${eta}${advice}`;
