@@ -88,7 +88,9 @@ describe.skipIf(!hasQemu)(`block migration faults and zero-blocks${hasQemu ? '' 
     const sock = join(dir, 'mig.sock');
     await dst.qmp.execute('migrate-incoming', { uri: `unix:${sock}` });
     // a 1 ms downtime limit: no switchover while the guest keeps writing, so the dirty phase lasts
-    await startMigration(src, `unix:${sock}`, { blk: true, maxBandwidth: phase === 'bulk' ? 24 * MiB : 512 * MiB, downtimeLimitMs: 1 });
+    // (the dirty phase's bandwidth is kept modest so a pass over the few chunks the guest dirtied takes longer
+    // than a guest write: at 512 MiB/s a loaded machine's slow writes let a pass find nothing left, and converge)
+    await startMigration(src, `unix:${sock}`, { blk: true, maxBandwidth: phase === 'bulk' ? 24 * MiB : 48 * MiB, downtimeLimitMs: 1 });
     let n = 0;
     const write = async (v: Vm) => {
       const off = ((n * 7919) % (size / 65536)) * 65536;
@@ -103,11 +105,23 @@ describe.skipIf(!hasQemu)(`block migration faults and zero-blocks${hasQemu ? '' 
       if (r.status !== 'active' || !r.disk) return false;
       return phase === 'bulk' ? r.disk.transferred > 8 * MiB : r.disk.transferred > r.disk.total;
     };
-    for (let i = 0; i < 2000 && !(await reached()); i++) await write(src);
-    expect(await reached()).toBe(true);
-    await write(src);
+    // the guest writes all along, not only between two looks at query-migrate
+    let writing = true;
+    const writer = (async () => {
+      while (writing) await write(src);
+    })();
+    let got = false;
+    for (let i = 0; i < 3000 && !(got = await reached()); i++) await sleep(10);
+    if (!got) {
+      writing = false;
+      await writer;
+    }
+    expect(got, JSON.stringify(await src.qmp.execute('query-migrate'))).toBe(true);
+    // the fault while the guest still writes (stopping it first could let the dirty phase converge meanwhile)
     if (fault === 'cancel') await src.qmp.execute('migrate_cancel');
     else await dst.kill();
+    writing = false;
+    await writer;
     const srcReply = await src.waitForMigration(['cancelled', 'failed', 'completed'], 60_000);
     expect(srcReply.status).toBe(fault === 'cancel' ? 'cancelled' : 'failed');
     expect(await src.runState()).toBe('running');

@@ -101,8 +101,14 @@ describe('mig-daemon lifecycle', () => {
 
   it('a target killed mid-migration fails the source, whose guest runs on', async () => {
     const { source, target, uri, ramHash } = await pair(8 << 20);
+    // slow enough that the stream is still flowing when the target dies, however loaded the machine
+    await source.qmp.execute('migrate-set-parameters', { 'max-bandwidth': 2 << 20 });
     await source.qmp.execute('migrate', { uri });
-    await sleep(300);
+    for (let i = 0; i < 200; i++) {
+      const r = (await source.qmp.execute('query-migrate')) as { ram?: { transferred: number } };
+      if ((r.ram?.transferred ?? 0) > 0) break;
+      await sleep(25);
+    }
     await target.kill();
     const reply = await source.waitForMigration(undefined, 30_000);
     expect(reply.status).toBe('failed');

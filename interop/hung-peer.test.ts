@@ -17,7 +17,7 @@ const MiB = 1024 * 1024;
 const RAM_MIB = 128;
 const STALL_MS = 2000;
 /** What may come on top of the timeout: the check period (timeout / 4), a loaded machine, query polling. */
-const SLACK_MS = 3000;
+const SLACK_MS = 5000;
 const hasQemu = requireQemu();
 
 /** Processes this file stopped: continued before anything kills them. */

@@ -23,8 +23,12 @@ describe('guest workload', () => {
 
   it('writes while the guest runs; stop pauses it before answering, cont resumes it', async () => {
     const vm = await launchVm({ kind: 'mig', ramMiB: 64, name: 'w', extraArgs: ['-workload', 'dirty-rate=40M/s,wss=16M,pattern=random'] });
-    await sleep(200);
-    const a = await info(vm);
+    let a = await info(vm);
+    // the workload thread's first writes (a loaded machine may take a while to schedule it)
+    for (let i = 0; i < 100 && a.writes === 0; i++) {
+      await sleep(50);
+      a = await info(vm);
+    }
     expect(a).toMatchObject({ active: true, running: true, pattern: 'random', wss: 16 * MiB, 'dirty-rate': 40 * MiB });
     expect(a.writes).toBeGreaterThan(0);
     await vm.qmp.execute('stop');

@@ -16,6 +16,8 @@ import type { Logger } from './log.js';
 import { IncomingMigration } from './migration/incoming.js';
 import { OutgoingMigration } from './migration/outgoing.js';
 import { MigrationSettings } from './migration/settings.js';
+import { MigrationMetrics } from './metrics/migration-metrics.js';
+import { MetricsServer } from './metrics/metrics-server.js';
 import type { WorkerRamBlock } from './migration/protocol.js';
 import { blockHandlers } from './qmp/block.js';
 import { diskWorkloadHandlers } from './qmp/disk-workload.js';
@@ -23,6 +25,8 @@ import { hmpHandlers } from './qmp/hmp.js';
 import { qemuIoMonitorCommand } from './qmp/hmp-qemu-io.js';
 import { commandLineDescriptors, fdHandlers, incomingDescriptors, MonitorDescriptors, outgoingDescriptors } from './qmp/fds.js';
 import { memoryHandlers } from './qmp/memory.js';
+import { objectHandlers } from './qmp/objects.js';
+import { UserObjects } from './objects/registry.js';
 import { migrateHandlers, queryMigrate, type MigrateControl } from './qmp/migrate.js';
 import { runStateHandlers } from './qmp/run-state.js';
 import { settingsHandlers } from './qmp/settings.js';
@@ -50,13 +54,18 @@ export class Daemon {
   readonly diskWorkloads: DiskWorkloads;
   /** getfd's descriptors, by monitor and name, until a migration takes one. */
   readonly descriptors = new MonitorDescriptors();
+  /** -object and object-add's objects by id (the TLS credentials and authz objects a migration names). */
+  readonly objects = new UserObjects();
   #listeners: QmpListener[] = [];
+  /** `-metrics`: the Prometheus endpoint (none unless asked for). */
+  #metrics: MetricsServer | undefined;
 
   constructor(
     readonly config: DaemonConfig,
     private readonly log: Logger,
     private readonly exit: (code: number) => void,
   ) {
+    this.#makeObjects();
     const ram = setUpGuestRam(config);
     const initial = config.incoming !== undefined ? 'inmigrate' : config.startPaused ? 'prelaunch' : 'running';
     this.vm = new Vm(config.name, ram, initial, !config.startPaused);
@@ -77,7 +86,7 @@ export class Daemon {
     }
     this.drives = new Drives(() => this.vm.runstate);
     this.diskWorkloads = new DiskWorkloads(this.drives);
-    this.outgoing = new OutgoingMigration(this.vm, config.machine, workerRam, this.settings, log, {
+    this.outgoing = new OutgoingMigration(this.vm, config.machine, workerRam, this.settings, this.objects, log, {
       onPass: (pass) => {
         if (this.settings.capability('events')) this.qmp.emit('MIGRATION_PASS', { pass });
       },
@@ -86,8 +95,9 @@ export class Daemon {
         this.qmp.emit('X_MIG_NOT_CONVERGING', { pass: r.pass, remaining: r.remaining, 'dirty-rate': r['dirty-rate'], bandwidth: r.bandwidth, advice: r.advice }),
     });
     this.outgoing.guestDirty = this.dirty.map((d) => d.words.buffer as SharedArrayBuffer);
+    this.outgoing.guestDirtyBitmaps = this.dirty;
     this.outgoing.drives = this.drives;
-    this.incoming = new IncomingMigration(this.vm, config.machine, workerRam, log);
+    this.incoming = new IncomingMigration(this.vm, config.machine, workerRam, this.settings, this.objects, log);
     this.incoming.drives = this.drives;
     this.incoming.stallTimeoutMs = () => this.settings.parameters['x-stall-timeout'];
     // the handlers hold the controllers made above
@@ -113,6 +123,18 @@ export class Daemon {
     this.vm.on('RESUME', () => this.qmp.emit('RESUME'));
   }
 
+  /** -object's objects, in command-line order (as QEMU: TLS credentials read their files now). */
+  #makeObjects(): void {
+    for (const b of this.config.backends) this.objects.register({ type: `memory-backend-${b.kind}`, id: b.id });
+    for (const o of this.config.objects) {
+      try {
+        this.objects.add(o.type, o.props);
+      } catch (err) {
+        throw new Error(`-object ${o.text}: ${(err as Error).message}`, { cause: err });
+      }
+    }
+  }
+
   async start(): Promise<void> {
     // as QEMU: the drives are opened before anything listens; a drive that cannot be opened fails the start
     await this.drives.open(this.config.drives, (warning) => process.stderr.write(`${warning}\n`));
@@ -135,13 +157,35 @@ export class Daemon {
         throw new Error(`-incoming ${this.config.incoming}: ${err instanceof QmpError ? err.desc : (err as Error).message}`, { cause: err });
       }
     }
-    for (const endpoint of this.config.qmp) this.#listeners.push(await this.qmp.listen(endpoint));
+    for (const endpoint of this.config.qmp) {
+      const socketMode = endpoint.kind === 'unix' ? endpoint.mode : undefined;
+      this.#listeners.push(await this.qmp.listen(endpoint, socketMode === undefined ? {} : { socketMode }));
+    }
+    if (this.config.metrics) await this.#serveMetrics(this.config.metrics);
     this.log.info('ready', {
       runstate: this.vm.runstate,
       ram: this.vm.ram.map((b) => `${b.idstr}:${b.memory.size}`).join(','),
       drives: this.drives.list.map((d) => `${d.id}:${d.image.format}:${d.size}${d.readOnly ? ':ro' : ''}`).join(','),
       qmp: this.#listeners.map((l) => (l.endpoint.kind === 'unix' ? `unix:${l.endpoint.path}` : `tcp:${l.endpoint.host}:${l.endpoint.port}`)).join(' '),
     });
+  }
+
+  async #serveMetrics({ host, port }: { host: string; port: number }): Promise<void> {
+    const metrics = new MigrationMetrics(
+      {
+        queryMigrate: () => queryMigrate(this.#migrateControl()) as never,
+        progress: () => this.outgoing.queryProgress(),
+        outgoing: this.outgoing.state,
+        incoming: this.incoming.state,
+      },
+      { guestName: this.config.name, version: VERSION.package.replace(/^mig /, ''), qemuVersion: `${VERSION.qemu.major}.${VERSION.qemu.minor}.${VERSION.qemu.micro}` },
+    );
+    try {
+      this.#metrics = await MetricsServer.listen(metrics, host, port);
+    } catch (err) {
+      throw new Error(`-metrics tcp:${host}:${port}: ${(err as Error).message}`, { cause: err });
+    }
+    this.log.info('metrics', { url: this.#metrics.url });
   }
 
   /**
@@ -182,13 +226,14 @@ export class Daemon {
     // closes the listeners and disconnects the clients together: a listener alone waits for its clients to
     // leave, and a client waiting for the exit would hold the daemon until it gave up
     await this.qmp.close();
+    await this.#metrics?.close();
     this.descriptors.closeAll();
     this.exit(0);
   }
 
-  /** The QMP commands, one module per group under qmp/, each given only what it needs. */
-  private handlers(): QmpHandlers {
-    const migrate: MigrateControl = {
+  /** What the migrate commands (and the metrics) see of this daemon. */
+  #migrateControl(): MigrateControl {
+    return {
       outgoing: this.outgoing,
       incoming: this.incoming,
       vm: this.vm,
@@ -200,11 +245,17 @@ export class Daemon {
         incoming: (ctx) => incomingDescriptors(this.descriptors, ctx),
       },
     };
+  }
+
+  /** The QMP commands, one module per group under qmp/, each given only what it needs. */
+  private handlers(): QmpHandlers {
+    const migrate = this.#migrateControl();
     return {
       ...versionHandlers(),
       ...runStateHandlers({ vm: this.vm, quit: () => void this.shutdown('host-qmp-quit') }),
       ...migrateHandlers(migrate),
       ...fdHandlers(this.descriptors),
+      ...objectHandlers(this.objects),
       ...settingsHandlers({ settings: this.settings, outgoing: this.outgoing }),
       ...memoryHandlers({ readPhysical: (a, n) => this.vm.readPhysical(a, n), writePhysical: (a, b) => this.writePhysical(a, b) }),
       ...workloadHandlers({ workload: this.workload, ramSize: this.vm.ramSize }),

@@ -1,6 +1,7 @@
 // mig-daemon's entry point: QEMU's command-line shape in, a running source or target out.
 import v8 from 'node:v8';
 import { parseDaemonArgs } from './cli/args.js';
+import { DAEMON_HELP_TEXT, DAEMON_VERSION_TEXT } from './cli/help.js';
 import { Daemon } from './daemon.js';
 import { createLogger } from './log.js';
 
@@ -19,6 +20,10 @@ export async function main(argv: readonly string[]): Promise<void> {
   let daemon: Daemon;
   try {
     const config = parseDaemonArgs(argv);
+    if (config.action !== undefined) {
+      process.stdout.write(config.action === 'help' ? DAEMON_HELP_TEXT : DAEMON_VERSION_TEXT);
+      return;
+    }
     daemon = new Daemon(config, log, (code) => process.exit(code));
     await daemon.start();
   } catch (err) {

@@ -16,6 +16,7 @@ import type * as VmModule from '../src/guest/vm.js';
 import type * as IncomingModule from '../src/migration/incoming.js';
 import type * as OutgoingModule from '../src/migration/outgoing.js';
 import type * as SettingsModule from '../src/migration/settings.js';
+import type * as RegistryModule from '../src/objects/registry.js';
 import type { Logger } from '../src/log.js';
 
 type Vm = VmModule.Vm;
@@ -31,6 +32,7 @@ let mods: {
   OutgoingMigration: typeof OutgoingModule.OutgoingMigration;
   MigrationSettings: typeof SettingsModule.MigrationSettings;
   mapAnonymousMemory: typeof HostMemoryModule.mapAnonymousMemory;
+  UserObjects: typeof RegistryModule.UserObjects;
 };
 let dir = '';
 
@@ -41,6 +43,7 @@ beforeAll(async () => {
     ...((await dist('migration/outgoing.js')) as typeof OutgoingModule),
     ...((await dist('migration/settings.js')) as typeof SettingsModule),
     ...((await dist('guest/host-memory.js')) as typeof HostMemoryModule),
+    ...((await dist('objects/registry.js')) as typeof RegistryModule),
   };
   dir = await mkdtemp(join(tmpdir(), 'mig-controllers-'));
 });
@@ -82,14 +85,14 @@ function watch(state: { onChange(fn: (c: { to: MigrationStatus }) => void): () =
 
 function target(log = recordingLogger()): { incoming: IncomingMigration; vm: Vm; log: typeof log; bytes: Uint8Array } {
   const g = guest('inmigrate', false);
-  return { incoming: new mods.IncomingMigration(g.vm, 'none', g.ram, log), vm: g.vm, log, bytes: g.memory.bytes };
+  return { incoming: new mods.IncomingMigration(g.vm, 'none', g.ram, new mods.MigrationSettings(RAM_BYTES), new mods.UserObjects(), log), vm: g.vm, log, bytes: g.memory.bytes };
 }
 
 function source(log = recordingLogger(), maxBandwidth?: number): { outgoing: OutgoingMigration; vm: Vm; log: typeof log; bytes: Uint8Array } {
   const g = guest('running', true);
   const settings = new mods.MigrationSettings(RAM_BYTES);
   if (maxBandwidth !== undefined) settings.setParameters({ 'max-bandwidth': maxBandwidth });
-  const outgoing = new mods.OutgoingMigration(g.vm, 'none', g.ram, settings, log, { onPass: () => {} });
+  const outgoing = new mods.OutgoingMigration(g.vm, 'none', g.ram, settings, new mods.UserObjects(), log, { onPass: () => {} });
   return { outgoing, vm: g.vm, log, bytes: g.memory.bytes };
 }
 

@@ -13,21 +13,30 @@ const sync = (pass: number, remaining: number, over: Partial<SyncInfo> = {}): Sy
 });
 
 describe('ProgressTracker', () => {
-  it('never goes backwards when a pass finds pages dirtied again, and is 100 only once completed', () => {
+  it('moves with samples between syncs, never goes backwards when a sync adds dirtied pages, 100 only once completed', () => {
     const t = new ProgressTracker({ totalBytes: 256 * MiB });
-    const seq = [256, 128, 160, 64, 200, 20].map((m) => t.update(sync(2, m * MiB), ctx()).report.percent);
-    for (let i = 1; i < seq.length; i++) expect(seq[i]).toBeGreaterThanOrEqual(seq[i - 1]!);
-    expect(seq[1]).toBe(50);
-    expect(seq[2]).toBe(50); // remaining grew: held
-    expect(Math.max(...seq)).toBeLessThan(100);
+    const seen = [256, 192, 128].map((m, i) => t.sample({ time: i * 1000, remaining: m * MiB, pass: 1, dirtyRate: 0 }).percent);
+    expect(seen).toEqual([0, 25, 50]);
+    // the sync finds 64 MiB dirtied again: remaining rises, the figure holds
+    const held = t.update(sync(2, 192 * MiB, { time: 2000, dirtiedPages: (64 * MiB) / 4096 }), ctx()).report;
+    expect(held.percent).toBe(50);
+    expect(held.remaining).toBe(192 * MiB);
+    expect(held.processed).toBe(128 * MiB);
+    const later = t.sample({ time: 3000, remaining: 128 * MiB, pass: 2, dirtyRate: 0 });
+    expect(later.percent).toBeGreaterThan(50);
+    expect(later.percent).toBeLessThan(100);
     expect(t.complete()!.percent).toBe(100);
+    expect(t.last!['eta-ms']).toBe(0);
   });
 
-  it('ETA is remaining above the threshold over the net drain rate; null when the guest dirties faster', () => {
+  it('ETA is what is left over the processing rate less the dirty rate; null when the guest dirties faster', () => {
     const t = new ProgressTracker({ totalBytes: 256 * MiB });
-    const r = t.update(sync(2, 64 * MiB, { dirtyPagesRate: (16 * MiB) / 4096, maxSize: 0 }), ctx()).report;
-    expect(r['eta-ms']).toBe(4000); // 64 MiB at 32 − 16 MiB/s
-    const r2 = t.update(sync(3, 64 * MiB, { dirtyPagesRate: (40 * MiB) / 4096, maxSize: 0 }), ctx()).report;
+    for (const [time, m] of [[0, 256], [1000, 224], [2000, 192]] as const) t.sample({ time, remaining: m * MiB, pass: 1, dirtyRate: 0 });
+    expect(t.last!['eta-ms']).toBe(6000); // 192 MiB at 32 MiB/s
+    expect(t.last!['processing-rate']).toBe(32 * MiB);
+    const r = t.update(sync(2, 200 * MiB, { time: 2000, dirtiedPages: (8 * MiB) / 4096, dirtyPagesRate: (16 * MiB) / 4096 }), ctx()).report;
+    expect(r['eta-ms']).toBe(12_500); // 200 MiB at 32 − 16 MiB/s
+    const r2 = t.update(sync(3, 200 * MiB, { time: 2000, dirtyPagesRate: (40 * MiB) / 4096 }), ctx()).report;
     expect(r2['eta-ms']).toBeNull();
   });
 

@@ -1,17 +1,28 @@
 import type { MigrationParameters } from './params.js';
 import type { SyncInfo } from './precopy/interfaces.js';
+import { ProgressEstimator, type ProgressSample } from './progress-estimate.js';
+
+export { ProgressEstimator, type ProgressEstimate, type ProgressEstimatorOptions, type ProgressSample } from './progress-estimate.js';
 
 /**
- * Beyond QEMU: a progress figure that never goes backwards, an ETA, and the detection of a precopy that is not
- * converging, with advice derived from the numbers. Fed with each dirty sync's figures (runPrecopy's onSync).
+ * Beyond QEMU: a progress figure that moves as data flows and never goes backwards, an ETA, and the detection
+ * of a precopy that is not converging, with advice derived from the numbers. Fed with samples of what is
+ * pending as often as anyone looks (`sample`, see ProgressEstimator) and with each dirty sync's figures
+ * (`update`, runPrecopy's onSync), which also count as samples.
  */
 export interface ProgressReport {
   /** 0..100, never lower than a previous report of the same migration; 100 only once completed. */
   percent: number;
-  /** Estimated ms until the switchover (remaining ÷ net drain rate), or null when it does not drain. */
+  /** Estimated ms until the migration is through (remaining ÷ net drain rate), or null when it does not drain. */
   'eta-ms': number | null;
-  /** Bytes pending after the last sync. */
+  /** Bytes pending (RAM and disk) at the last sample. */
   remaining: number;
+  /** RAM and disk bytes of the migration. */
+  total: number;
+  /** Bytes of guest data processed so far, each pass counted (what left the pending set). */
+  processed: number;
+  /** Bytes of guest data processed per second, over the last seconds. */
+  'processing-rate': number;
   /** The lowest `remaining` seen after a sync (the bulk pass excluded). */
   'remaining-min': number;
   /** The switchover threshold (bandwidth × downtime-limit), bytes. */
@@ -35,9 +46,11 @@ export interface ProgressOptions {
   windowSyncs?: number;
   /** Fraction a new low must undercut the old one by to count as shrinking. Default 0.05. */
   minShrink?: number;
-  /** Total RAM bytes (for the percentage). */
+  /** RAM and disk bytes of the migration (for the percentage). */
   totalBytes: number;
   pageSize?: number;
+  /** Span the processing rate is measured over, ms (ProgressEstimator's windowMs). Default 3000. */
+  rateWindowMs?: number;
 }
 
 export interface ProgressContext {
@@ -48,15 +61,24 @@ export interface ProgressContext {
 const MiB = 1024 * 1024;
 const fmtRate = (bps: number) => `${(bps / MiB).toFixed(1)} MiB/s`;
 
+/** The figures of the last dirty sync a report carries besides the estimate. */
+type SyncPart = Pick<ProgressReport, 'remaining-min' | 'threshold' | 'dirty-rate' | 'bandwidth' | 'stalled-syncs' | 'converging' | 'pass' | 'throttle' | 'advice'>;
+
+const NO_SYNC: SyncPart = {
+  'remaining-min': 0, threshold: 0, 'dirty-rate': 0, bandwidth: 0, 'stalled-syncs': 0, converging: true, pass: 0, throttle: 0, advice: [],
+};
+
 export class ProgressTracker {
   readonly #window: number;
   readonly #minShrink: number;
   readonly #total: number;
   readonly #pageSize: number;
-  #percent = 0;
+  readonly #estimator: ProgressEstimator;
   #min = Infinity;
   #stalled = 0;
   #converging = true;
+  #sync: SyncPart = NO_SYNC;
+  #remaining = 0;
   #last: ProgressReport | undefined;
 
   constructor(opts: ProgressOptions) {
@@ -66,9 +88,31 @@ export class ProgressTracker {
     this.#pageSize = opts.pageSize ?? 4096;
     if (!(this.#window >= 1)) throw new RangeError(`progress: windowSyncs must be ≥ 1, got ${opts.windowSyncs}`);
     if (!(this.#total > 0)) throw new RangeError(`progress: totalBytes must be positive, got ${opts.totalBytes}`);
+    this.#estimator = new ProgressEstimator({
+      totalBytes: opts.totalBytes,
+      ...(opts.rateWindowMs !== undefined ? { windowMs: opts.rateWindowMs } : {}),
+    });
   }
 
+  /** The last report (undefined before any sample or sync). */
   get last(): ProgressReport | undefined {
+    return this.#last;
+  }
+
+  /** A look at the running migration between syncs: the percentage and ETA move with it. */
+  sample(s: ProgressSample): ProgressReport {
+    this.#estimator.sample(s);
+    this.#remaining = Math.max(0, s.remaining);
+    if (this.#sync === NO_SYNC || s.pass > this.#sync.pass) this.#sync = { ...this.#sync, pass: s.pass, 'dirty-rate': Math.round(s.dirtyRate) };
+    return this.#report();
+  }
+
+  #report(): ProgressReport {
+    const e = this.#estimator.last;
+    this.#last = {
+      percent: e.percent, 'eta-ms': e.etaMs, remaining: this.#remaining, total: this.#total, processed: e.processed,
+      'processing-rate': e.rate, ...this.#sync,
+    };
     return this.#last;
   }
 
@@ -90,18 +134,9 @@ export class ProgressTracker {
     }
     const wasConverging = this.#converging;
     this.#converging = this.#stalled < this.#window;
-    // Progress: the share of RAM no longer pending, against the whole; held at its highest so far, and kept
-    // below 100 until the migration completes.
-    const raw = 100 * (1 - Math.min(info.remaining, this.#total) / this.#total);
-    this.#percent = Math.min(99.9, Math.max(this.#percent, raw));
-    const drain = bandwidth - dirtyRate;
-    const toGo = Math.max(0, info.remaining - info.maxSize);
-    const eta = toGo === 0 ? 0 : drain > 0 ? Math.round((toGo / drain) * 1000) : null;
-    const report: ProgressReport = {
-      percent: Math.round(this.#percent * 10) / 10,
-      'eta-ms': eta,
-      remaining: info.remaining,
-      'remaining-min': Number.isFinite(this.#min) ? this.#min : info.remaining,
+    const remainingMin = Number.isFinite(this.#min) ? this.#min : info.remaining;
+    this.#sync = {
+      'remaining-min': remainingMin,
       threshold: Math.round(info.maxSize),
       'dirty-rate': Math.round(dirtyRate),
       bandwidth: Math.round(bandwidth),
@@ -109,18 +144,23 @@ export class ProgressTracker {
       converging: this.#converging,
       pass: info.pass,
       throttle: info.throttle,
-      advice: this.#converging ? [] : adviceFor(info, dirtyRate, bandwidth, Number.isFinite(this.#min) ? this.#min : info.remaining, ctx),
+      advice: this.#converging ? [] : adviceFor(info, dirtyRate, bandwidth, remainingMin, ctx),
     };
-    this.#last = report;
-    return { report, becameNotConverging: wasConverging && !this.#converging };
+    // the sync is two samples: what was pending just before it (the pass drained), then what it added
+    const before = Math.max(0, info.remaining - info.dirtiedPages * this.#pageSize);
+    this.#estimator.sample({ time: info.time, remaining: before, pass: info.pass - 1, dirtyRate });
+    this.#estimator.sample({ time: info.time, remaining: info.remaining, pass: info.pass, dirtyRate });
+    this.#remaining = info.remaining;
+    return { report: this.#report(), becameNotConverging: wasConverging && !this.#converging };
   }
 
   /** The migration completed: 100 %, nothing left. */
   complete(): ProgressReport | undefined {
     if (!this.#last) return undefined;
-    this.#percent = 100;
-    this.#last = { ...this.#last, percent: 100, 'eta-ms': 0, remaining: 0, converging: true, advice: [] };
-    return this.#last;
+    this.#estimator.complete();
+    this.#remaining = 0;
+    this.#sync = { ...this.#sync, converging: true, advice: [] };
+    return this.#report();
   }
 }
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { MigrationFailedError } from './errors.js';
-import { connectStallError, stallCheckPeriod, stallError, stallMessage, StallWatch, STALL_CHECK_MAX_MS } from './stall.js';
+import { connectStallError, realTimer, stallCheckPeriod, stallError, stallMessage, StallWatch, STALL_CHECK_MAX_MS } from './stall.js';
 import { FakeClock } from './testing/fake-clock.js';
 
 /** A watch over a probe the test moves by hand, on a fake clock. */
@@ -91,6 +91,16 @@ describe('StallWatch', () => {
     expect(stallCheckPeriod(30_000)).toBe(1000);
     expect(stallCheckPeriod(40)).toBe(25);
     expect(stallCheckPeriod(0)).toBe(1000);
+  });
+});
+
+describe('realTimer', () => {
+  it('never fires at once for a huge delay (a wrapped -1 x-stall-timeout is 2^64 ms)', async () => {
+    let fired = false;
+    const disarm = realTimer(() => (fired = true), 2 ** 64);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(fired).toBe(false);
+    disarm();
   });
 });
 

@@ -37,8 +37,12 @@ export function stallCheckPeriod(timeoutMs: number): number {
   return Math.min(STALL_CHECK_MAX_MS, Math.max(STALL_CHECK_MIN_MS, Math.floor(timeoutMs / 4)));
 }
 
+/** setTimeout's largest delay (2^31 - 1 ms); a longer one would fire at once. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** setTimeout, unref'd; a delay past MAX_TIMER_MS (a uint64 x-stall-timeout may be) waits MAX_TIMER_MS. */
 export const realTimer: SetTimer = (fn, ms) => {
-  const t = setTimeout(fn, ms);
+  const t = setTimeout(fn, Math.min(Math.max(0, ms), MAX_TIMER_MS));
   t.unref?.();
   return () => clearTimeout(t);
 };

@@ -22,8 +22,11 @@ export {
 export { HumanMonitorCommandArgs } from './commands/human-monitor-command.js';
 export { GetfdArgs } from './commands/getfd.js';
 export { ClosefdArgs } from './commands/closefd.js';
+export { ObjectAddArgs } from './commands/object-add.js';
+export { ObjectDelArgs } from './commands/object-del.js';
 export * from './wire/endpoint.js';
 export * from './wire/framing.js';
+export * from './wire/json-limits.js';
 export { closeDescriptor, descriptorPassingAvailable, pipePair, socketPair } from './wire/descriptors.js';
 export * from './wire/messages.js';
 export * from './client.js';

@@ -3,7 +3,7 @@
  * capability negotiation and request checks as QEMU 7.2 does them, arguments validated with the commands' zod
  * schemas, handlers supplied by the daemon. Nothing a client sends, and nothing a handler throws, crashes it.
  */
-import { closeSync, lstatSync, unlinkSync } from 'node:fs';
+import { chmodSync, closeSync, lstatSync, unlinkSync } from 'node:fs';
 import net from 'node:net';
 import type { z } from 'zod';
 import {
@@ -22,7 +22,8 @@ import { DescriptorReader } from './wire/descriptor-reader.js';
 import { descriptorPassingAvailable } from './wire/descriptors.js';
 import type { QmpEndpoint } from './wire/endpoint.js';
 import { formatEndpoint } from './wire/endpoint.js';
-import { DEFAULT_MAX_LINE_BYTES, LineDecoder, LineTooLongError } from './wire/framing.js';
+import { DEFAULT_MAX_LINE_BYTES, LINE_TOO_LONG, LineDecoder } from './wire/framing.js';
+import { checkJsonLimits, QEMU_MAX_NESTING, QEMU_MAX_TOKEN_COUNT, TOKEN_SIZE_LIMIT_DESC, type JsonLimits } from './wire/json-limits.js';
 import { checkRequest, timestampNow, type QmpErrorBody, type QmpGreeting, type QmpVersion } from './wire/messages.js';
 
 /** What a handler learns about the request it serves. */
@@ -61,13 +62,36 @@ export interface QmpServerOptions {
   greeting?: QmpVersion;
   /** Where handler failures and misbehaving clients are reported. Default: console.error. */
   log?: QmpLogger;
-  /** Longest request line accepted; a longer one is answered with an error and the connection closed. */
+  /**
+   * Longest request line accepted (default 1 MiB; QEMU's bound is 64 MiB of tokens). A longer one is answered
+   * with QEMU's "JSON token size limit exceeded" and dropped up to its newline, unbuffered; the connection goes on.
+   */
   maxLineBytes?: number;
+  /** Deepest nesting of arrays and objects in a request (default QEMU's 1024). */
+  maxNesting?: number;
+  /** Most JSON tokens in a request (default QEMU's 2 Mi; reachable only with maxLineBytes raised past ~4 MiB). */
+  maxTokens?: number;
   /** Check each handler's return value against the command's reply schema (GenericError if it does not match). Default true. */
   validateReplies?: boolean;
-  /** A client that lets this many bytes of replies/events pile up unread is disconnected. Default 64 MiB. */
+  /**
+   * A client that lets this many bytes of output pile up unread is disconnected when the next event is due
+   * (default 8 MiB). Replies never pile up: a client's next request waits until its earlier replies drained.
+   */
   maxPendingOutputBytes?: number;
 }
+
+export interface QmpListenOptions {
+  /**
+   * Permissions of a unix socket's file: default 0o600 (owner only). `'umask'` leaves them to the process's
+   * umask, as QEMU 7.2 does (0777 & ~umask, so 0755 under umask 022: only the owner may connect).
+   */
+  socketMode?: number | 'umask';
+}
+
+export const DEFAULT_MAX_PENDING_OUTPUT_BYTES = 8 * 1024 * 1024;
+export const DEFAULT_SOCKET_MODE = 0o600;
+/** QEMU's QMP_REQ_QUEUE_LEN_MAX: a monitor stops reading a client that has this many requests waiting. */
+export const MAX_QUEUED_REQUESTS = 8;
 
 export interface QmpListener {
   /** The bound address (for tcp with port 0, the port chosen). */
@@ -102,6 +126,9 @@ class Connection {
   oob = false;
   private readonly decoder: LineDecoder;
   private queue: Promise<void> = Promise.resolve();
+  /** Requests read and not yet answered (input stops at MAX_QUEUED_REQUESTS). */
+  private queued = 0;
+  private inputPaused = false;
   private readonly abort = new AbortController();
   private closed = false;
   private stopped = false;
@@ -160,13 +187,27 @@ class Connection {
     return !this.closed && !this.socket.destroyed;
   }
 
+  /** Open and not yet ended on our side. */
+  private get writable(): boolean {
+    return this.isOpen && !this.socket.writableEnded;
+  }
+
+  /** The greeting or a reply: written whatever is queued (the request waited for earlier output to drain). */
   send(msg: unknown): void {
-    if (!this.isOpen) return;
+    if (!this.writable) return;
     this.socket.write(`${JSON.stringify(msg)}\n`);
-    if (this.socket.writableLength > this.maxPendingOutput) {
-      this.server.log('warn', `QMP client ${this.id} is not reading (${this.socket.writableLength} bytes queued); disconnecting it`);
+  }
+
+  /** An event (one serialized line): a client that lets output pile up past the bound is disconnected instead. */
+  sendEvent(line: string): void {
+    if (!this.writable) return;
+    const queued = this.socket.writableLength;
+    if (queued + line.length > this.maxPendingOutput) {
+      this.server.log('warn', `QMP client ${this.id} is not reading (${queued} bytes queued, bound ${this.maxPendingOutput}); disconnecting it`);
       this.socket.destroy();
+      return;
     }
+    this.socket.write(line);
   }
 
   close(): void {
@@ -206,33 +247,72 @@ class Connection {
   private onData(chunk: Buffer, fds: number[]): void {
     if (!this.isOpen || this.stopped) return closeQuietly(fds);
     this.incomingFds.push(...fds);
-    let lines: string[];
-    let overflow: LineTooLongError | undefined;
-    try {
-      lines = this.decoder.push(chunk);
-    } catch (err) {
-      if (!(err instanceof LineTooLongError)) throw err;
-      overflow = err;
-      lines = err.lines;
-    }
-    for (const line of lines) {
+    for (const line of this.decoder.pushSkipping(chunk)) {
+      if (line === LINE_TOO_LONG) {
+        this.onLineTooLong();
+        continue;
+      }
       if (line.trim() === '') continue;
       const request = this.incomingFds.splice(0);
-      // QEMU runs one command at a time per monitor and answers in order.
-      this.queue = this.queue.then(() => this.server.dispatchLine(this, line, this.abort.signal, request));
+      this.enqueue(() => this.server.dispatchLine(this, line, this.abort.signal, request));
     }
-    if (overflow) this.onOverflow(overflow);
   }
 
-  private onOverflow(err: LineTooLongError): void {
-    this.stopped = true;
+  /**
+   * Answers QEMU's size-limit error (no id: QEMU's parse errors have none) as soon as a line crosses the bound;
+   * the decoder drops the rest of that line, and the next line is served as usual.
+   */
+  private onLineTooLong(): void {
+    closeQuietly(this.incomingFds.splice(0));
+    const limit = this.decoder.maxLineBytes;
+    this.server.log('warn', `QMP client ${this.id}: a request line over ${limit} bytes; discarding it up to its newline`);
+    const desc = `${TOKEN_SIZE_LIMIT_DESC} (a request line may hold at most ${limit} bytes)`;
+    this.enqueue(() => {
+      this.send({ error: { class: 'GenericError', desc } });
+      return Promise.resolve();
+    });
+  }
+
+  /**
+   * QEMU runs one command at a time per monitor and answers in order. Each request also waits until the
+   * replies before it have drained, and reading stops while MAX_QUEUED_REQUESTS wait: a client that sends
+   * without reading is held back by its own socket instead of growing our buffers.
+   */
+  private enqueue(task: () => Promise<void>): void {
+    if (++this.queued >= MAX_QUEUED_REQUESTS) this.pauseInput();
+    this.queue = this.queue
+      .then(() => this.outputDrained())
+      .then(task)
+      .finally(() => {
+        if (--this.queued < MAX_QUEUED_REQUESTS) this.resumeInput();
+      });
+  }
+
+  private outputDrained(): Promise<void> | undefined {
+    if (!this.isOpen || !this.socket.writableNeedDrain) return undefined;
+    return new Promise<void>((resolve) => {
+      const done = (): void => {
+        this.socket.off('drain', done);
+        this.socket.off('close', done);
+        resolve();
+      };
+      this.socket.on('drain', done);
+      this.socket.on('close', done);
+    });
+  }
+
+  private pauseInput(): void {
+    if (this.inputPaused) return;
+    this.inputPaused = true;
     if (this.reader !== undefined) this.reader.pause();
     else this.socket.pause();
-    this.server.log('warn', `QMP client ${this.id}: ${err.message}; closing the connection`);
-    this.queue = this.queue.then(() => {
-      this.send({ error: { class: 'GenericError', desc: `${err.message}; closing the connection` } });
-      this.endAfterReplies();
-    });
+  }
+
+  private resumeInput(): void {
+    if (!this.inputPaused || !this.isOpen) return;
+    this.inputPaused = false;
+    if (this.reader !== undefined) this.reader.resume();
+    else this.socket.resume();
   }
 }
 
@@ -241,6 +321,7 @@ export class QmpServer {
   private readonly version: QmpVersion;
   private readonly maxLineBytes: number;
   private readonly maxPendingOutput: number;
+  private readonly jsonLimits: JsonLimits;
   private readonly validateReplies: boolean;
   private readonly logFn: QmpLogger;
   private readonly connections = new Set<Connection>();
@@ -252,7 +333,8 @@ export class QmpServer {
     this.handlers = options.handlers;
     this.version = options.greeting ?? DEFAULT_GREETING_VERSION;
     this.maxLineBytes = options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
-    this.maxPendingOutput = options.maxPendingOutputBytes ?? 64 * 1024 * 1024;
+    this.maxPendingOutput = options.maxPendingOutputBytes ?? DEFAULT_MAX_PENDING_OUTPUT_BYTES;
+    this.jsonLimits = { maxNesting: options.maxNesting ?? QEMU_MAX_NESTING, maxTokens: options.maxTokens ?? QEMU_MAX_TOKEN_COUNT };
     this.validateReplies = options.validateReplies ?? true;
     this.logFn = options.log ?? defaultLog;
   }
@@ -267,8 +349,11 @@ export class QmpServer {
     return this.connections.size;
   }
 
-  /** Starts accepting clients on a unix socket (a stale socket file is replaced) or a tcp address. */
-  async listen(endpoint: QmpEndpoint): Promise<QmpListener> {
+  /**
+   * Starts accepting clients on a unix socket (a stale socket file is replaced; the new one is owner-only
+   * unless `socketMode` says otherwise) or a tcp address.
+   */
+  async listen(endpoint: QmpEndpoint, options: QmpListenOptions = {}): Promise<QmpListener> {
     const monitor = this.nextMonitor++;
     // On a unix socket, descriptors may come with the bytes: node must not read them (see DescriptorReader).
     const passDescriptors = endpoint.kind === 'unix' && descriptorPassingAvailable();
@@ -280,7 +365,7 @@ export class QmpServer {
         srv.off('error', reject);
         resolve();
       };
-      if (endpoint.kind === 'unix') srv.listen(endpoint.path, done);
+      if (endpoint.kind === 'unix') listenUnix(srv, endpoint.path, options.socketMode ?? DEFAULT_SOCKET_MODE, done);
       else srv.listen(endpoint.port, endpoint.host, done);
     }).catch((err: unknown) => {
       throw new Error(`QMP server cannot listen on ${formatEndpoint(endpoint)}: ${(err as Error).message}`, { cause: err });
@@ -317,7 +402,8 @@ export class QmpServer {
     }
     const msg: Record<string, unknown> = { timestamp: timestampNow(), event: name };
     if (Object.keys(data).length > 0) msg['data'] = data;
-    for (const c of this.connections) if (c.negotiated) c.send(msg);
+    const line = `${JSON.stringify(msg)}\n`;
+    for (const c of this.connections) if (c.negotiated) c.sendEvent(line);
   }
 
   /** Stops every listener and disconnects every client. */
@@ -361,6 +447,8 @@ export class QmpServer {
   }
 
   private async handleLine(c: Connection, line: string, ctx: QmpCommandContext): Promise<Record<string, unknown>> {
+    const overLimit = checkJsonLimits(line, this.jsonLimits);
+    if (overLimit !== undefined) return errorReply(false, undefined, { class: 'GenericError', desc: overLimit });
     let value: unknown;
     try {
       value = JSON.parse(line);
@@ -425,6 +513,38 @@ export class QmpServer {
 
 function errorReply(hasId: boolean, id: unknown, error: QmpErrorBody): Record<string, unknown> {
   return hasId ? { id, error } : { error };
+}
+
+/**
+ * bind() makes the socket file 0777 & ~umask; the umask is narrowed around it (bind runs inside listen()),
+ * so that no one else can connect even for a moment, and the mode is set exactly once listening. A worker
+ * thread cannot change the umask: there only the chmod applies, a moment after bind.
+ */
+function listenUnix(srv: net.Server, path: string, mode: number | 'umask', done: () => void): void {
+  if (mode === 'umask') {
+    srv.listen(path, done);
+    return;
+  }
+  let previous: number | undefined;
+  try {
+    previous = process.umask(~mode & 0o777);
+  } catch {
+    // not allowed in a worker thread
+  }
+  try {
+    srv.listen(path, () => {
+      try {
+        chmodSync(path, mode);
+      } catch (err) {
+        srv.close();
+        srv.emit('error', err); // listen() rejects with it
+        return;
+      }
+      done();
+    });
+  } finally {
+    if (previous !== undefined) process.umask(previous);
+  }
 }
 
 function removeStaleSocket(path: string): void {

@@ -97,6 +97,8 @@ export function stubHandlers(overrides: Partial<QmpHandlers> = {}): QmpHandlers 
     cont: () => {},
     quit: () => {},
     migrate: () => {},
+    'object-add': () => {},
+    'object-del': () => {},
     'migrate-incoming': () => {},
     migrate_cancel: () => {},
     'query-migrate': () => ({}),
@@ -115,7 +117,7 @@ export function stubHandlers(overrides: Partial<QmpHandlers> = {}): QmpHandlers 
     'x-mig-query-workload': () => ({ active: false, running: false, 'dirty-rate': 0, wss: 0, offset: 0, pattern: 'sparse', throttle: 0, writes: 0 }),
     'x-mig-write': () => {},
     'x-mig-query-progress': () => ({
-      status: 'none', percent: 0, 'eta-ms': null, remaining: 0, 'remaining-min': 0, threshold: 0, 'dirty-rate': 0,
+      status: 'none', percent: 0, 'eta-ms': null, remaining: 0, total: 0, processed: 0, 'processing-rate': 0, 'remaining-min': 0, threshold: 0, 'dirty-rate': 0,
       bandwidth: 0, 'stalled-syncs': 0, converging: true, pass: 0, throttle: 0, advice: [],
     }),
     'x-mig-disk-workload': () => {},

@@ -1,7 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { Duplex, type Readable } from 'node:stream';
 import { TransportError, describeCause, errorCode } from './errors.js';
 import { WritableSink, describeWriteFailure } from './sink.js';
 import { ReadableSource, describeReadFailure } from './source.js';
+import { secureClient, secureServer, type TlsClientOptions, type TlsServerOptions } from './tls.js';
 import type { TransportListener } from './types.js';
 import { describeUri } from './uri.js';
 
@@ -29,7 +31,7 @@ class Command {
 
   constructor(
     readonly command: string,
-    stdio: ['pipe', 'ignore', 'pipe'] | ['ignore', 'pipe', 'pipe'],
+    stdio: ['pipe', 'ignore' | 'pipe', 'pipe'] | ['ignore' | 'pipe', 'pipe', 'pipe'],
   ) {
     this.endpoint = describeUri({ kind: 'exec', command });
     this.child = spawn('/bin/sh', ['-c', command], { stdio });
@@ -84,6 +86,13 @@ class Command {
     });
   }
 
+  /** stdout and stdin as one two-way stream, for TLS (QEMU's command channel is two-way too). */
+  duplex(): Duplex {
+    const { stdout, stdin } = this.child;
+    if (stdout === null || stdin === null) throw new Error('spawn gave no stdin/stdout pipe'); // stdio 'pipe' both
+    return Duplex.from({ readable: stdout, writable: stdin });
+  }
+
   exitError(status: ExitStatus, bytes?: number): TransportError {
     const how = status.signal !== null ? `was killed by signal ${status.signal}` : `exited with status ${status.code}`;
     const tail = this.#stderr.trim();
@@ -95,11 +104,14 @@ class Command {
   }
 }
 
-/** Starts `sh -c COMMAND` and returns a sink over its stdin; `end()` also waits for status 0. */
-export async function openExecOutgoing(command: string): Promise<WritableSink> {
-  const cmd = new Command(command, ['pipe', 'ignore', 'pipe']);
+/**
+ * Starts `sh -c COMMAND` and returns a sink over its stdin; `end()` also waits for status 0. With `tls` the
+ * sink is a TLS client session over its stdin and stdout.
+ */
+export async function openExecOutgoing(command: string, tls?: TlsClientOptions): Promise<WritableSink> {
+  const cmd = new Command(command, ['pipe', tls === undefined ? 'ignore' : 'pipe', 'pipe']);
   await cmd.started();
-  const stdin = cmd.child.stdin;
+  const stdin = tls === undefined ? cmd.child.stdin : await secureOverCommand(cmd, tls);
   if (stdin === null) throw new Error('spawn gave no stdin pipe'); // cannot happen with stdio 'pipe'
   const sink = new WritableSink(stdin, {
     endpoint: cmd.endpoint,
@@ -128,34 +140,57 @@ export async function openExecOutgoing(command: string): Promise<WritableSink> {
   return sink;
 }
 
-/** Starts `sh -c COMMAND` at once (as QEMU's migrate-incoming does); `accept()` gives its stdout. */
-export async function listenExecIncoming(command: string): Promise<TransportListener> {
-  const cmd = new Command(command, ['ignore', 'pipe', 'pipe']);
+/** The TLS client handshake over the command's stdin and stdout; a failure stops the command. */
+async function secureOverCommand(cmd: Command, tls: TlsClientOptions): Promise<Duplex> {
+  try {
+    return await secureClient(cmd.duplex(), tls, cmd.endpoint);
+  } catch (err) {
+    cmd.stop();
+    throw err;
+  }
+}
+
+/**
+ * Starts `sh -c COMMAND` at once (as QEMU's migrate-incoming does); `accept()` gives its stdout (with `tls`:
+ * a TLS server session over its stdout and stdin).
+ */
+export async function listenExecIncoming(command: string, tls?: TlsServerOptions): Promise<TransportListener> {
+  const cmd = new Command(command, [tls === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe']);
   await cmd.started();
-  return new ExecListener(cmd);
+  return new ExecListener(cmd, tls);
 }
 
 class ExecListener implements TransportListener {
   readonly address: string;
   readonly #cmd: Command;
+  readonly #tls: TlsServerOptions | undefined;
   #taken = false;
   #closed = false;
 
-  constructor(cmd: Command) {
+  constructor(cmd: Command, tls: TlsServerOptions | undefined) {
     this.#cmd = cmd;
     this.address = cmd.endpoint;
+    this.#tls = tls;
   }
 
-  accept(): Promise<ReadableSource> {
+  async accept(): Promise<ReadableSource> {
     if (this.#closed || this.#taken) {
       const why = this.#closed ? 'is closed' : 'already gave its one stream';
-      return Promise.reject(new TransportError(`the listener for ${this.address} ${why}`, { endpoint: this.address }));
+      throw new TransportError(`the listener for ${this.address} ${why}`, { endpoint: this.address });
     }
     this.#taken = true;
     const cmd = this.#cmd;
-    const stdout = cmd.child.stdout;
+    let stdout: Readable | null = cmd.child.stdout;
+    if (this.#tls !== undefined) {
+      try {
+        stdout = await secureServer(cmd.duplex(), this.#tls, cmd.endpoint);
+      } catch (err) {
+        cmd.stop();
+        throw err;
+      }
+    }
     if (stdout === null) throw new Error('spawn gave no stdout pipe'); // cannot happen with stdio 'pipe'
-    return Promise.resolve(
+    return (
       new ReadableSource(stdout, {
         endpoint: cmd.endpoint,
         explainFailure: async (err, read) => {
@@ -168,7 +203,7 @@ class ExecListener implements TransportListener {
           if (failure !== undefined) throw failure;
         },
         release: () => cmd.stop(),
-      }),
+      })
     );
   }
 

@@ -5,6 +5,7 @@ import { TransportError, describeCause, errorCode } from './errors.js';
 import { DEFAULT_HIGH_WATER_MARK, WritableSink } from './sink.js';
 import { socketSink } from './socket.js';
 import { ReadableSource } from './source.js';
+import { secureClient, secureServer, type TlsClientOptions, type TlsServerOptions } from './tls.js';
 import type { TransportListener } from './types.js';
 
 /**
@@ -81,9 +82,25 @@ function closeQuietly(fd: number): void {
   }
 }
 
-/** Writes the stream to descriptor `fd`. A socket is read too, so that the peer's close is seen at once. */
-export function openFdOutgoing(fd: number, endpoint: string): WritableSink {
+/** TLS needs both ways: only a socket descriptor can carry it (the descriptor is closed otherwise). */
+function requireSocketForTls(fd: number, kind: DescriptorKind, endpoint: string): void {
+  if (kind === 'socket') return;
+  closeQuietly(fd);
+  throw new TransportError(`cannot use ${endpoint} (descriptor ${fd}) with TLS: it is a ${kind}, and TLS needs a two-way socket`, { endpoint });
+}
+
+/**
+ * Writes the stream to descriptor `fd`. A socket is read too, so that the peer's close is seen at once.
+ * With `tls`, a socket only: the stream is a TLS client session over it.
+ */
+export async function openFdOutgoing(fd: number, endpoint: string, tls?: TlsClientOptions): Promise<WritableSink> {
   const kind = inspectDescriptor(fd, endpoint, 'outgoing');
+  if (tls !== undefined) {
+    requireSocketForTls(fd, kind, endpoint);
+    const socket = new net.Socket({ fd, readable: true, writable: true, allowHalfOpen: true });
+    socket.setNoDelay(true);
+    return socketSink(await secureClient(socket, tls, endpoint), endpoint);
+  }
   if (kind === 'socket') {
     const socket = new net.Socket({ fd, readable: true, writable: true, allowHalfOpen: true });
     return socketSink(socket, endpoint);
@@ -98,22 +115,29 @@ export function openFdOutgoing(fd: number, endpoint: string): WritableSink {
   return new WritableSink(file, { endpoint, afterFinish: () => closed, release: () => file.destroy() });
 }
 
-/** The descriptor is the stream itself (nothing to accept): `accept()` gives it once; `close()` before that closes it. */
-export function listenFdIncoming(fd: number, endpoint: string): TransportListener {
-  return new FdListener(fd, inspectDescriptor(fd, endpoint, 'incoming'), endpoint);
+/**
+ * The descriptor is the stream itself (nothing to accept): `accept()` gives it once; `close()` before that
+ * closes it. With `tls`, a socket only: `accept()` runs the TLS handshake as the server.
+ */
+export function listenFdIncoming(fd: number, endpoint: string, tls?: TlsServerOptions): TransportListener {
+  const kind = inspectDescriptor(fd, endpoint, 'incoming');
+  if (tls !== undefined) requireSocketForTls(fd, kind, endpoint);
+  return new FdListener(fd, kind, endpoint, tls);
 }
 
 class FdListener implements TransportListener {
   readonly address: string;
   readonly #fd: number;
   readonly #kind: DescriptorKind;
+  readonly #tls: TlsServerOptions | undefined;
   #taken = false;
   #closed = false;
 
-  constructor(fd: number, kind: DescriptorKind, endpoint: string) {
+  constructor(fd: number, kind: DescriptorKind, endpoint: string, tls: TlsServerOptions | undefined) {
     this.#fd = fd;
     this.#kind = kind;
     this.address = endpoint;
+    this.#tls = tls;
   }
 
   accept(): Promise<ReadableSource> {
@@ -122,11 +146,18 @@ class FdListener implements TransportListener {
       return Promise.reject(new TransportError(`the listener for ${this.address} ${why}`, { endpoint: this.address }));
     }
     this.#taken = true;
+    if (this.#tls !== undefined) return this.#acceptSecure(this.#tls);
     const stream: Readable =
       this.#kind === 'file'
         ? createReadStream('', { fd: this.#fd, autoClose: true, highWaterMark: 1024 * 1024 })
         : new net.Socket({ fd: this.#fd, readable: true, writable: false });
     return Promise.resolve(new ReadableSource(stream, { endpoint: this.address, release: () => stream.destroy() }));
+  }
+
+  async #acceptSecure(tls: TlsServerOptions): Promise<ReadableSource> {
+    const socket = new net.Socket({ fd: this.#fd, readable: true, writable: true, allowHalfOpen: true });
+    const secured = await secureServer(socket, tls, this.address);
+    return new ReadableSource(secured, { endpoint: this.address, release: () => secured.destroy() });
   }
 
   /** Closes the descriptor unless its stream was accepted (then the source owns it). */

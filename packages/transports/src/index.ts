@@ -10,3 +10,7 @@ export { ReadableSource, type ReadableSourceOptions } from './source.js';
 export type { SocketListener } from './socket.js';
 export { hasRdmaDevice, listRdmaDevices, requireRdmaDevice, type RdmaDeviceList } from './rdma/verbs/devices.js';
 export * as rdmaProtocol from './rdma/protocol/index.js';
+export {
+  describeTlsFailure, distinguishedName, secureClient, secureServer, secureStream,
+  type TlsClientOptions, type TlsMaterial, type TlsOptions, type TlsServerOptions,
+} from './tls.js';

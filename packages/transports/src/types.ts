@@ -1,4 +1,6 @@
 import type { ReadableSource } from './source.js';
+import type { TlsClientOptions, TlsServerOptions } from './tls.js';
+import type { TransportError } from './errors.js';
 
 /**
  * The byte-stream contracts of @mig/transports. `ByteSink`, where the migration loop writes, is @mig/core's
@@ -33,6 +35,13 @@ export interface TransportContext {
   signal?: AbortSignal;
   /** rdma: offer pin-all to the destination (the rdma-pin-all capability). */
   rdmaPinAll?: boolean;
+  /**
+   * TLS on the stream (QEMU's tls-creds): outgoing takes the client's options, incoming the server's. Applies
+   * to tcp, unix, exec and socket fd: (QEMU wraps every channel but rdma); a pipe or a file cannot carry it.
+   */
+  tls?: TlsClientOptions | TlsServerOptions;
+  /** Incoming with TLS: a connection whose handshake failed; the listener waits for the next (as QEMU 7.2). */
+  onTlsRefused?: (err: TransportError) => void;
 }
 
 /** The incoming stream: chunks in arrival order; a failure is a rejection of the iteration. */

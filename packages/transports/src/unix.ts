@@ -1,18 +1,20 @@
 import { lstat, unlink } from 'node:fs/promises';
 import { TransportError, describeCause, errorCode } from './errors.js';
-import { connectSocket, listenSocket, type SocketListener } from './socket.js';
+import { connectSocket, listenSocket, type SecureAccept, type SocketListener } from './socket.js';
+import type { TlsClientOptions } from './tls.js';
 import type { WritableSink } from './sink.js';
 import { describeUri } from './uri.js';
 
-export function connectUnix(path: string, signal?: AbortSignal): Promise<WritableSink> {
-  return connectSocket({ path }, describeUri({ kind: 'unix', path }), signal);
+/** With `tls`, the server's certificate is checked against `tls.hostname` only (a path names no host). */
+export function connectUnix(path: string, tls?: TlsClientOptions, signal?: AbortSignal): Promise<WritableSink> {
+  return connectSocket({ path }, describeUri({ kind: 'unix', path }), tls, signal);
 }
 
 /** Listens on PATH; a socket file left there by an earlier listener is removed first, as QEMU does. */
-export async function listenUnix(path: string): Promise<SocketListener> {
+export async function listenUnix(path: string, secure?: SecureAccept): Promise<SocketListener> {
   const endpoint = describeUri({ kind: 'unix', path });
   await removeStaleSocket(path, endpoint);
-  return listenSocket({ path }, endpoint, () => endpoint);
+  return listenSocket({ path }, endpoint, () => endpoint, secure);
 }
 
 async function removeStaleSocket(path: string, endpoint: string): Promise<void> {

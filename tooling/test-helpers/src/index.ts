@@ -53,3 +53,5 @@ export {
 } from './netns.js';
 export { linkProxyScript, startLinkProxy, type LinkProxy, type LinkProxyOptions, type ProxyStats } from './link-proxy.js';
 export { CUT_ACTIONS, type CutAction, type ProxyEvent } from './link-proxy-protocol.js';
+export { parsePrometheusText, PromParseError, type PromFamily, type PromSample } from './prometheus.js';
+export { makeTlsDirs, type CertSubject, type TlsDirs, type TlsDirsOptions } from './certs.js';

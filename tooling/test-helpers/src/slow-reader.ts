@@ -82,9 +82,11 @@ async function run(argv: readonly string[]): Promise<void> {
   const output = await openOutput(opts.to);
   const input = await openInput(opts.from, markReady);
   if (!opts.from.startsWith('listen:')) markReady();
-  const started = Date.now();
+  // the clock starts at the first byte: time spent waiting for the writer is no credit for a burst later
+  let started = -1;
   let copied = 0;
   input.on('data', (chunk: Buffer) => {
+    if (started < 0) started = Date.now();
     copied += chunk.length;
     const full = !output.write(chunk);
     const aheadMs = (copied / opts.rate) * 1000 - (Date.now() - started);

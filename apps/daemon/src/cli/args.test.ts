@@ -39,6 +39,13 @@ describe('parseDaemonArgs', () => {
     expect(config.memoryBackendId).toBeUndefined();
   });
 
+  it('reads a unix QMP socket\'s mode (mig only): octal permissions or umask', () => {
+    const of = (arg: string) => parseDaemonArgs(['-qmp', arg]).qmp;
+    expect(of('unix:/tmp/q,server=on,wait=off,mode=0660')).toEqual([{ kind: 'unix', path: '/tmp/q', mode: 0o660 }]);
+    expect(of('unix:/tmp/q,server=on,mode=umask')).toEqual([{ kind: 'unix', path: '/tmp/q', mode: 'umask' }]);
+    expect(of('unix:/tmp/q,server=on,wait=off')).toEqual([{ kind: 'unix', path: '/tmp/q' }]);
+  });
+
   it('takes the RAM size from the backend when -m is absent', () => {
     const config = parseDaemonArgs(['-machine', 'none,memory-backend=m', '-object', 'memory-backend-ram,id=m,size=8M']);
     expect(config.ramSize).toBe(8 << 20);
@@ -57,10 +64,27 @@ describe('parseDaemonArgs', () => {
     [['-object', 'iothread,id=i'], "object type 'iothread' is not supported"],
     [['-qmp', 'unix:/tmp/q'], 'must be a server'],
     [['-qmp', 'pipe:x,server=on'], "unsupported QMP address 'pipe:x'"],
+    [['-qmp', 'unix:/tmp/q,server=on,mode=rw'], "mode must be octal permissions such as 0600, or 'umask', not 'rw'"],
+    [['-qmp', 'unix:/tmp/q,server=on,mode=01777'], "not '01777'"],
+    [['-qmp', 'tcp:127.0.0.1:4444,server=on,mode=0600'], "'mode' applies to a unix socket only"],
     [['-display', 'gtk'], "mig accepts only 'none' here"],
     [['stray'], 'stray: invalid option'],
   ])('rejects %j naming the problem', (argv, message) => {
     expect(() => parseDaemonArgs(argv)).toThrow(UsageError);
     expect(() => parseDaemonArgs(argv)).toThrow(message);
+  });
+
+  it('-h, -help, --help and -version, --version: the action, parsing stops there as in QEMU', () => {
+    for (const o of ['-h', '-help', '--help']) expect(parseDaemonArgs(['-m', '64M', o, '-bogus']).action).toBe('help');
+    for (const o of ['-version', '--version']) expect(parseDaemonArgs([o]).action).toBe('version');
+    expect(() => parseDaemonArgs(['-bogus', '-h'])).toThrow(UsageError);
+  });
+
+  it('-metrics tcp:HOST:PORT, refused in any other shape', () => {
+    expect(parseDaemonArgs([...qmp, '-metrics', 'tcp:127.0.0.1:9100']).metrics).toEqual({ host: '127.0.0.1', port: 9100 });
+    expect(parseDaemonArgs([...qmp, '-metrics', 'tcp::0']).metrics).toEqual({ host: '0.0.0.0', port: 0 });
+    expect(parseDaemonArgs(qmp).metrics).toBeUndefined();
+    expect(() => parseDaemonArgs(['-metrics', 'unix:/x'])).toThrow(/-metrics unix:\/x: expected tcp:HOST:PORT/);
+    expect(() => parseDaemonArgs(['-metrics', 'tcp:h:70000'])).toThrow(/above 65535/);
   });
 });

@@ -16,15 +16,28 @@ export interface MemoryBackendConfig {
   prealloc?: boolean;
 }
 
-export type QmpEndpointConfig = { kind: 'unix'; path: string } | { kind: 'tcp'; host: string; port: number };
+/** `mode` (mig only): the unix socket file's permissions, octal, or `umask` for QEMU's; default owner-only (0600). */
+export type QmpEndpointConfig = { kind: 'unix'; path: string; mode?: number | 'umask' } | { kind: 'tcp'; host: string; port: number };
+
+/** `-object tls-creds-x509,...` / `authz-simple,...` / `authz-list,...` (or QEMU's JSON form): made at start. */
+export interface UserObjectConfig {
+  /** The option's text, for error messages. */
+  text: string;
+  type: string;
+  props: Record<string, unknown>;
+}
 
 export interface DaemonConfig {
+  /** -h / -help / -version met on the command line: print that and exit (QEMU stops parsing there). */
+  action?: 'help' | 'version';
   machine: string;
   /** `-machine ...,memory-backend=ID`: the backend that is the machine's RAM (its id becomes the RAMBlock idstr). */
   memoryBackendId?: string;
   /** Guest RAM in bytes (`-m`); 0 means none (QEMU's `-machine none` default). */
   ramSize: number;
   backends: MemoryBackendConfig[];
+  /** The other -object options, in command-line order (the daemon makes them before anything listens). */
+  objects: UserObjectConfig[];
   qmp: QmpEndpointConfig[];
   /** `-incoming URI` or `defer`. */
   incoming?: string;
@@ -37,6 +50,8 @@ export interface DaemonConfig {
   drives: DriveConfig[];
   /** `-disk-workload drive=ID,rate=SIZE/s[,region=OFFSET+LEN][,pattern=...][,block=SIZE]` (mig only). */
   diskWorkloads: DiskWorkloadOption[];
+  /** `-metrics tcp:HOST:PORT` (mig only): Prometheus metrics over HTTP; off without it. */
+  metrics?: { host: string; port: number };
 }
 
 export class UsageError extends Error {
@@ -56,18 +71,22 @@ const ACCEPTED_NONE = new Map([
 ]);
 
 export function parseDaemonArgs(argv: readonly string[]): DaemonConfig {
-  const config: DaemonConfig = { machine: 'none', ramSize: 0, backends: [], qmp: [], startPaused: false, drives: [], diskWorkloads: [] };
+  const config: DaemonConfig = { machine: 'none', ramSize: 0, backends: [], objects: [], qmp: [], startPaused: false, drives: [], diskWorkloads: [] };
   const pending: { ram?: string } = {};
   for (let i = 0; i < argv.length; i++) {
     const raw = argv[i]!;
     if (!raw.startsWith('-')) throw new UsageError(`${raw}: invalid option (expected -option)`);
     const opt = raw.replace(/^--?/, '');
+    if (opt === 'h' || opt === 'help' || opt === 'version') {
+      config.action = opt === 'version' ? 'version' : 'help';
+      return config;
+    }
     if (opt === 'S') {
       config.startPaused = true;
       continue;
     }
     if (ACCEPTED_FLAGS.has(opt)) continue;
-    const takesValue = ['machine', 'M', 'm', 'object', 'qmp', 'incoming', 'name', 'workload', 'drive', 'disk-workload', ...ACCEPTED_NONE.keys()];
+    const takesValue = ['machine', 'M', 'm', 'object', 'qmp', 'incoming', 'name', 'workload', 'drive', 'disk-workload', 'metrics', ...ACCEPTED_NONE.keys()];
     if (!takesValue.includes(opt)) throw new UsageError(`${raw}: invalid option`);
     const value = argv[++i];
     if (value === undefined) throw new UsageError(`${raw}: requires an argument`);
@@ -92,9 +111,12 @@ function applyOption(opt: string, value: string, config: DaemonConfig, pending: 
     case 'm':
       pending.ram = value; // parsed once all options are in
       break;
-    case 'object':
-      config.backends.push(parseBackend(value, fail));
+    case 'object': {
+      const object = parseObjectOption(value, fail);
+      if (object.type.startsWith('memory-backend')) config.backends.push(parseBackend(value, fail));
+      else config.objects.push(object);
       break;
+    }
     case 'qmp':
       config.qmp.push(parseQmp(value, fail));
       break;
@@ -113,6 +135,9 @@ function applyOption(opt: string, value: string, config: DaemonConfig, pending: 
       break;
     case 'disk-workload':
       config.diskWorkloads.push(parseDiskWorkload(value, config.diskWorkloads, fail));
+      break;
+    case 'metrics':
+      config.metrics = parseMetrics(value, fail);
       break;
     case 'name': {
       const list = parseOptionList(value, 'guest');
@@ -181,6 +206,32 @@ function parseRamOption(value: string): number {
   }
 }
 
+/** Object types mig makes besides memory backends. */
+const OBJECT_TYPES = ['tls-creds-x509', 'authz-simple', 'authz-list'];
+
+/** `-object TYPE,key=value,...` or QEMU's JSON form `-object '{"qom-type":TYPE,...}'` (needed for authz-list rules). */
+function parseObjectOption(value: string, fail: (why: string) => never): UserObjectConfig {
+  let props: Record<string, unknown>;
+  if (value.trimStart().startsWith('{')) {
+    try {
+      props = JSON.parse(value) as Record<string, unknown>;
+    } catch (err) {
+      return fail((err as Error).message);
+    }
+  } else {
+    const list = parseOptionList(value, 'qom-type');
+    props = Object.fromEntries(list.props);
+    if (list.implied !== undefined) props['qom-type'] = list.implied;
+  }
+  const type = props['qom-type'];
+  if (typeof type !== 'string') return fail("Parameter 'qom-type' is missing");
+  if (!type.startsWith('memory-backend') && !OBJECT_TYPES.includes(type)) {
+    fail(`object type '${type}' is not supported (mig has memory-backend-file, memory-backend-ram, ${OBJECT_TYPES.join(', ')})`);
+  }
+  delete props['qom-type'];
+  return { text: value, type, props };
+}
+
 function parseBackend(value: string, fail: (why: string) => never): MemoryBackendConfig {
   const list = parseOptionList(value, 'qom-type');
   const type = list.implied;
@@ -221,12 +272,33 @@ function parseQmp(value: string, fail: (why: string) => never): QmpEndpointConfi
   const server = list.props.get('server');
   if (server !== 'on') fail("mig-daemon's QMP must be a server: add ',server=on,wait=off'");
   for (const key of list.props.keys()) {
-    if (key !== address && !['server', 'wait', 'nowait'].includes(key)) fail(`property '${key}' not found`);
+    if (key !== address && !['server', 'wait', 'nowait', 'mode'].includes(key)) fail(`property '${key}' not found`);
   }
-  if (address!.startsWith('unix:')) return { kind: 'unix', path: address!.slice(5) };
+  const mode = list.props.get('mode');
+  if (address!.startsWith('unix:')) {
+    const path = address!.slice(5);
+    return mode === undefined ? { kind: 'unix', path } : { kind: 'unix', path, mode: parseSocketMode(mode, fail) };
+  }
+  if (mode !== undefined) fail("'mode' applies to a unix socket only");
   const tcp = /^tcp:(.*):(\d+)$/.exec(address!);
   if (tcp) return { kind: 'tcp', host: tcp[1]!.replace(/^\[(.*)\]$/, '$1') || '0.0.0.0', port: Number(tcp[2]) };
   return fail(`unsupported QMP address '${address}' (use unix:PATH or tcp:HOST:PORT)`);
+}
+
+/** `tcp:HOST:PORT` (an empty host: every address); port 0 picks a free one (the log names it). */
+export function parseMetrics(value: string, fail: (why: string) => never): { host: string; port: number } {
+  const tcp = /^tcp:(.*):(\d+)$/.exec(value);
+  if (!tcp) return fail('expected tcp:HOST:PORT (Prometheus metrics over HTTP)');
+  const port = Number(tcp[2]);
+  if (port > 65535) fail(`port ${port} is above 65535`);
+  return { host: tcp[1]!.replace(/^\[(.*)\]$/, '$1') || '0.0.0.0', port };
+}
+
+/** `mode=0660` (octal, permission bits only) or `mode=umask`. */
+function parseSocketMode(value: string, fail: (why: string) => never): number | 'umask' {
+  if (value === 'umask') return value;
+  if (!/^0?[0-7]{3}$/.test(value)) fail(`mode must be octal permissions such as 0600, or 'umask', not '${value}'`);
+  return parseInt(value, 8);
 }
 
 /** Applies QEMU's rules tying -m to -machine memory-backend=. */

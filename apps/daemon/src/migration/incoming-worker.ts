@@ -54,7 +54,10 @@ function watchSource(stream: ByteSource): StallWatch {
 }
 
 async function accept(): Promise<ByteSource> {
-  listener = await listenIncoming(data.transport.uri, workerDescriptors(data.transport));
+  listener = await listenIncoming(data.transport.uri, {
+    ...workerDescriptors(data.transport),
+    onTlsRefused: (err) => post({ type: 'tls-refused', message: err.message }),
+  });
   post(listener.address === undefined ? { type: 'listening' } : { type: 'listening', address: listener.address });
   try {
     if (cancelled()) throw new IncomingCancelledError();

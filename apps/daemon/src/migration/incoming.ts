@@ -11,6 +11,9 @@ import type { Vm } from '../guest/vm.js';
 import { decodeMigrationError, errorLogFields } from './errors.js';
 import type { FromIncomingWorker, IncomingWorkerData, WorkerRamBlock } from './protocol.js';
 import { prepareUri } from './transport-uri.js';
+import { incomingTls, prepareTls } from '../objects/migration-tls.js';
+import type { UserObjects } from '../objects/registry.js';
+import type { MigrationSettings } from './settings.js';
 import { applyWorkerChange, settleWorkerEnd } from './worker-status.js';
 import { openDriveChannel, type DriveHost } from '../block/drive-host.js';
 import type { Drives } from '../block/drives.js';
@@ -37,6 +40,8 @@ export class IncomingMigration {
     private readonly vm: Vm,
     private readonly machine: string,
     private readonly ram: readonly WorkerRamBlock[],
+    private readonly settings: Pick<MigrationSettings, 'parameters'>,
+    private readonly objects: UserObjects,
     private readonly log: Logger,
   ) {
     // first listener: the guest starts before anyone else (the MIGRATION event) hears 'completed'
@@ -74,7 +79,10 @@ export class IncomingMigration {
     if (now !== 'none') {
       throw new Error(isMigrationRunning(now) ? 'an incoming migration is already in progress' : 'The incoming migration has already been started');
     }
+    // tls-creds set before migrate-incoming (QEMU's order): the stream must be TLS, checked as QEMU checks it
+    const tls = prepareTls(uri, () => incomingTls(this.settings.parameters, this.objects));
     const transport = prepareUri(uri, descriptors, 'incoming');
+    if (tls !== undefined) transport.tls = tls;
     this.state.transition('none', 'setup');
     // a `block` section may come whatever this side's capabilities say (QEMU's target needs none): the drives
     // are always offered, and a stream naming a drive this target lacks fails naming it
@@ -87,7 +95,7 @@ export class IncomingMigration {
     };
     const worker = new Worker(new URL('./incoming-worker.js', import.meta.url), { workerData, transferList: [port] });
     this.#worker = worker;
-    this.log.info('incoming migration: waiting for a stream', { uri });
+    this.log.info('incoming migration: waiting for a stream', { uri, tls: tls !== undefined });
     return new Promise((resolve, reject) => {
       let listening = false;
       worker.on('message', (message: FromIncomingWorker) => {
@@ -97,6 +105,9 @@ export class IncomingMigration {
           resolve();
         } else if (message.type === 'status') {
           applyWorkerChange(this.state, message);
+        } else if (message.type === 'tls-refused') {
+          // as QEMU 7.2: the refused peer is reported and the target waits for another
+          this.log.error(`incoming migration: ${message.message}; still waiting for a stream`);
         } else {
           this.#workerDone(message);
           if (!listening) reject(this.#error ?? new Error('incoming migration ended before listening'));

@@ -4,7 +4,7 @@
 import { Worker, type MessagePort } from 'node:worker_threads';
 import {
   buildQueryMigrate, createSharedStats, isMigrationRunning, isTerminalStatus, MigrationFailedError, MigrationStateMachine,
-  ProgressTracker, type MigrationStats, type MigrationStatus, type ProgressReport, type StatusChange,
+  ProgressTracker, type DirtyBitmap, type MigrationStats, type MigrationStatus, type ProgressReport, type StatusChange,
 } from '@mig/core';
 import { QmpError } from '@mig/qmp';
 import type { TransportContext } from '@mig/transports';
@@ -17,7 +17,12 @@ import { openDriveChannel, type DriveHost } from '../block/drive-host.js';
 import type { Drive } from '../block/drive.js';
 import type { Drives } from '../block/drives.js';
 import { prepareUri, type PreparedUri } from './transport-uri.js';
+import { outgoingTls, prepareTls } from '../objects/migration-tls.js';
+import type { UserObjects } from '../objects/registry.js';
 import { applyWorkerChange, settleWorkerEnd } from './worker-status.js';
+
+/** How often a running migration's progress is sampled, ms (a query samples too). */
+const PROGRESS_SAMPLE_MS = 250;
 
 export interface OutgoingEvents {
   onPass(pass: number): void;
@@ -39,6 +44,10 @@ export class OutgoingMigration {
   #progress: ProgressTracker | undefined;
   /** The guest's shared dirty bitmaps (one per RAM block), handed to each migration's worker. */
   guestDirty: SharedArrayBuffer[] | undefined;
+  /** The same bitmaps as the main thread sees them: their bits are what the next sync will add (progress). */
+  guestDirtyBitmaps: readonly DirtyBitmap[] = [];
+  /** Samples progress while a migration runs, so the processing rate is measured whoever asks and how often. */
+  #sampler: NodeJS.Timeout | undefined;
   /** The -drive images: with capability block, the worker reads them through a DriveHost. */
   drives: Drives | undefined;
   /** The running block migration's host of drive requests, closed when its worker is gone. */
@@ -49,6 +58,7 @@ export class OutgoingMigration {
     private readonly machine: string,
     private readonly ram: readonly WorkerRamBlock[],
     private readonly settings: MigrationSettings,
+    private readonly objects: UserObjects,
     private readonly log: Logger,
     private readonly events: OutgoingEvents,
   ) {
@@ -88,7 +98,10 @@ export class OutgoingMigration {
    */
   start(uriText: string, descriptors: TransportContext = {}): void {
     if (this.isActive) throw new QmpError('GenericError', "There's a migration process in progress");
+    // before the URI: a TLS error must not take an fd: descriptor
+    const tls = prepareTls(uriText, () => outgoingTls(this.settings.parameters, this.objects));
     const transport = prepareUri(uriText, descriptors, 'outgoing');
+    if (tls !== undefined) transport.tls = tls;
     this.#stats = createSharedStats();
     this.#error = undefined;
     this.#runstateBefore = undefined;
@@ -96,8 +109,31 @@ export class OutgoingMigration {
     const totalBytes = this.vm.ramSize + diskBytes;
     this.#progress = totalBytes > 0 ? new ProgressTracker({ totalBytes }) : undefined;
     this.state.transition(this.state.status, 'setup'); // from none or the last one's end
-    this.log.info('migration started', { uri: uriText, ram: this.vm.ramSize, runstate: this.vm.runstate });
+    this.log.info('migration started', { uri: uriText, ram: this.vm.ramSize, runstate: this.vm.runstate, tls: tls !== undefined });
     this.#spawn(uriText, transport);
+    clearInterval(this.#sampler);
+    this.#sampler = setInterval(() => this.#sampleProgress(), PROGRESS_SAMPLE_MS).unref();
+  }
+
+  /**
+   * One progress sample from the shared counters (RAM and disk pending) and the dirty bitmaps (what the guest
+   * wrote since the last sync). Only once the first sync has filled the counters, so setup's zeros do not read
+   * as everything sent.
+   */
+  #sampleProgress(): void {
+    const s = this.#stats.stats;
+    if (!this.#progress || this.state.status !== 'active' || s.total === 0) return;
+    if (this.#driveHost !== undefined && s.diskTotal === 0) return;
+    let dirtyPending = 0;
+    for (const bitmap of this.guestDirtyBitmaps) dirtyPending += bitmap.count() * bitmap.unitBytes;
+    if (this.#driveHost !== undefined) for (const d of this.#writableDrives()) dirtyPending += d.dirty.count() * d.dirty.unitBytes;
+    this.#progress.sample({
+      time: Date.now(),
+      remaining: s.remaining + s.diskRemaining,
+      pass: s.dirtySyncCount,
+      dirtyRate: s.dirtyPagesRate * (s.pageSize || 4096),
+      dirtyPending,
+    });
   }
 
   #blockEnabled(): boolean {
@@ -225,6 +261,7 @@ export class OutgoingMigration {
 
   /** x-mig-query-progress: the migration's progress, ETA and convergence (undefined before the first sync). */
   queryProgress(): (ProgressReport & { status: MigrationStatus }) | undefined {
+    this.#sampleProgress();
     const last = this.#progress?.last;
     return last ? { status: this.state.status, ...last } : undefined;
   }
@@ -244,6 +281,8 @@ export class OutgoingMigration {
 
   #changed({ to }: StatusChange): void {
     if (!isTerminalStatus(to)) return;
+    clearInterval(this.#sampler);
+    this.#sampler = undefined;
     this.settings.migrationEnded();
     this.events.onThrottle?.(0);
     if (to === 'completed') {

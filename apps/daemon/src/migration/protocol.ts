@@ -93,6 +93,8 @@ export type FromOutgoingWorker =
 
 export type FromIncomingWorker =
   | { type: 'listening'; address?: string }
+  /** A connection whose TLS handshake failed (the listener goes on). */
+  | { type: 'tls-refused'; message: string }
   | StatusMessage
   | (DoneMessage & { /** The source's run state from globalstate, when the load completed. */ runstate?: string });
 

@@ -3,6 +3,7 @@
 // an inherited number). The worker opens the transport with the parsed URI and that descriptor; it never
 // sees the URI text again.
 import { QmpError } from '@mig/qmp';
+import { transportTls, type PreparedTls } from '../objects/migration-tls.js';
 import {
   describeUri, inspectDescriptor, parseMigrationUri, requireRdmaDevice, type MigrationUri, type TransportContext,
 } from '@mig/transports';
@@ -11,6 +12,8 @@ export interface PreparedUri {
   uri: MigrationUri;
   /** fd: the descriptor, owned by the migration from here (its transport closes it). */
   descriptor?: number;
+  /** tls-creds was set: the side's TLS, as plain data (objects/migration-tls.ts). */
+  tls?: PreparedTls;
 }
 
 /**
@@ -38,9 +41,11 @@ export function prepareUri(text: string, descriptors: TransportContext, directio
   return { uri, descriptor };
 }
 
-/** In the worker: the descriptor the main thread took, for the transport. */
+/** In the worker: the descriptor the main thread took, and the TLS, for the transport. */
 export function workerDescriptors(prepared: PreparedUri): TransportContext {
+  const tls = transportTls(prepared.tls);
   return {
+    ...(tls === undefined ? {} : { tls }),
     takeDescriptor: (name) => {
       if (prepared.descriptor === undefined) throw new Error(`fd:${name}: the main thread handed no descriptor to this migration`);
       return prepared.descriptor;

@@ -130,7 +130,7 @@ describe('migrate handlers', () => {
     const { h, outgoing } = control();
     outgoing.status = 'setup';
     expect(call(h['x-mig-query-progress'])).toEqual({
-      status: 'setup', percent: 0, 'eta-ms': null, remaining: 0, 'remaining-min': 0, threshold: 0, 'dirty-rate': 0,
+      status: 'setup', percent: 0, 'eta-ms': null, remaining: 0, total: 0, processed: 0, 'processing-rate': 0, 'remaining-min': 0, threshold: 0, 'dirty-rate': 0,
       bandwidth: 0, 'stalled-syncs': 0, converging: true, pass: 0, throttle: 0, advice: [],
     });
     const report = { status: 'active' as const, percent: 40 } as unknown as ReturnType<MigrateControl['outgoing']['queryProgress']>;

@@ -40,7 +40,7 @@ export interface MigrateControl {
 /** x-mig-query-progress before the first dirty sync of a migration (or when none ran). */
 function idleProgress(status: MigrationStatus): MigrationProgress {
   return {
-    status, percent: 0, 'eta-ms': null, remaining: 0, 'remaining-min': 0, threshold: 0,
+    status, percent: 0, 'eta-ms': null, remaining: 0, total: 0, processed: 0, 'processing-rate': 0, 'remaining-min': 0, threshold: 0,
     'dirty-rate': 0, bandwidth: 0, 'stalled-syncs': 0, converging: true, pass: 0, throttle: 0, advice: [],
   };
 }

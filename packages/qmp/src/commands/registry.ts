@@ -13,6 +13,8 @@ import { migrateSetParameters } from './migrate-set-parameters.js';
 import { migrateCancel } from './migrate_cancel.js';
 import { migrateSetDowntime } from './migrate_set_downtime.js';
 import { migrateSetSpeed } from './migrate_set_speed.js';
+import { objectAdd } from './object-add.js';
+import { objectDel } from './object-del.js';
 import { pmemsave } from './pmemsave.js';
 import { qmpCapabilities } from './qmp_capabilities.js';
 import { queryBlock } from './query-block.js';
@@ -61,6 +63,8 @@ export const commands = {
   'x-mig-query-disk-workload': xMigQueryDiskWorkload,
   getfd,
   closefd,
+  'object-add': objectAdd,
+  'object-del': objectDel,
 } as const satisfies { [K in string]: CommandDefinition<K> };
 
 export type Commands = typeof commands;
