@@ -38,9 +38,14 @@ export const STREAM_ERRORS: ErrorCheck = {
   forbiddenMessages: /handler failed|parser asked for|Cannot read properties|is not a function|NaN/,
 };
 
-/** Counts parse calls of `sections` (patched in place) and collects the offsets where their records start. */
+/**
+ * Counts parse calls of `sections` (patched in place) and collects the offsets where their records start. A
+ * call past `limit` throws a FuzzViolation from inside the parse, so a parser that stops advancing is caught
+ * in the push that loops, not after it.
+ */
 export class SectionProbe {
   steps = 0;
+  limit = Number.POSITIVE_INFINITY;
   readonly starts = new Set<number>();
 
   constructor(sections: readonly ParsingSection[], collectStarts = false) {
@@ -48,7 +53,7 @@ export class SectionProbe {
       const parse = s.parse.bind(s);
       const begin = s.begin.bind(s);
       s.parse = (b, p, end, context) => {
-        this.steps++;
+        if (++this.steps > this.limit) throw new FuzzViolation(`${this.steps} parse steps, over the limit of ${this.limit}: a parser that does not advance`);
         const r = parse(b, p, end, context);
         if (collectStarts && r > 0) this.starts.add(context.offset).add(context.offset + r);
         return r;
@@ -74,12 +79,10 @@ export async function loadPieces(
   const run = async (): Promise<void> => {
     for (const piece of pieces) {
       bytes += piece.length;
+      probe.limit = limits.stepsPerByte * (bytes + pieces.length) + 64;
       reader.push(piece);
       if (reader.bufferedBytes > limits.maxBuffered) {
         throw new FuzzViolation(`reader holds ${reader.bufferedBytes} bytes of a partial record (limit ${limits.maxBuffered})`);
-      }
-      if (probe.steps > limits.stepsPerByte * (bytes + pieces.length) + 64) {
-        throw new FuzzViolation(`${probe.steps} parse steps for ${bytes} bytes in ${pieces.length} pieces`);
       }
       const wait = reader.backpressure();
       if (wait) await wait;
@@ -91,7 +94,8 @@ export async function loadPieces(
     await withDeadline(run(), limits.deadlineMs, `loading ${bytes} bytes`);
     return { kind: 'completed' };
   } catch (err) {
-    if (err instanceof FuzzViolation) throw err;
+    const violation = findViolation(err);
+    if (violation) throw violation;
     const crash = checkErrorChain(err, check);
     if (crash !== undefined) throw new FuzzViolation(`crash: ${crash}`, err);
     const e = err as Error & { offset?: unknown };
@@ -100,6 +104,14 @@ export async function loadPieces(
     }
     return { kind: 'refused', message: e.message, offset: e.offset };
   }
+}
+
+/** A FuzzViolation anywhere in the cause chain (the reader wraps what a section throws). */
+function findViolation(err: unknown): FuzzViolation | undefined {
+  for (let e = err, depth = 0; e instanceof Error && depth < 8; e = (e as { cause?: unknown }).cause, depth++) {
+    if (e instanceof FuzzViolation) return e;
+  }
+  return undefined;
 }
 
 /** A fuzz property violated (as opposed to an input refused). */
