@@ -1,6 +1,6 @@
 export * from './wire/constants.js';
 export { StreamError } from './wire/stream-error.js';
-export { be32, be64, be64Signed, copyBytes, hex, latin1 } from './wire/bytes.js';
+export { be32, be64, be64Signed, copyBytes, hex, latin1, printable } from './wire/bytes.js';
 export { StreamWriter, DEFAULT_CHUNK_SIZE } from './wire/stream-writer.js';
 export {
   type SectionIdentity,

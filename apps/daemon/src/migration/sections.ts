@@ -58,6 +58,8 @@ export interface IncomingSections {
   readonly ram: RamLoader;
   readonly block: BlockLoader | undefined;
   readonly globalstate: GlobalStateLoadSection;
+  /** The handlers registered with the reader, in registration order. */
+  readonly sections: readonly LoadSection[];
 }
 
 export function incomingSections(options: {
@@ -75,5 +77,5 @@ export function incomingSections(options: {
   const block = b === undefined ? undefined : new BlockLoader({ devices: remoteTargetDevices(b.port, b.drives), allocateBuffer: allocateChunkBuffer });
   const globalstate = new GlobalStateLoadSection();
   const sections: LoadSection[] = [new TimerLoadSection(), ...(block ? [block.section] : []), ram.section, globalstate];
-  return { reader: new StreamReader({ machine: options.machine, sections }), ram, block, globalstate };
+  return { reader: new StreamReader({ machine: options.machine, sections }), ram, block, globalstate, sections };
 }

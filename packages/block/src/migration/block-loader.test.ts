@@ -188,4 +188,25 @@ describe('BlockLoader', () => {
       }
     }
   });
+
+  // A chunk for a drive this target lacks is refused from its header: the 1 MiB it announces is never awaited
+  // nor buffered, and a garbage name is shown escaped and cut short.
+  it('refuses a drive name that matches no drive, and 255 bytes of garbage as a name, before the chunk data', async () => {
+    const garbage = Uint8Array.from({ length: 255 }, (_, i) => (i * 37 + 1) & 0xff);
+    for (const [id, message] of [
+      [name('d0-missing'), /Error unknown block device d0-missing \(this target's drives: d0\)/],
+      [garbage, /Error unknown block device \\x01&K.*\.\.\. \(255 bytes\) \(this target's drives: d0\)/],
+    ] as const) {
+      const d0 = new MemoryDrive('d0', 2 * CHUNK_SIZE);
+      const { reader, loader } = readerFor([d0]);
+      const whole = blockStream((w) => writeBlockChunk(w, id, 0, chunk(1)));
+      const bodyAt = 17 + 19 + 8 + 5 + 5; // header, CONFIGURATION, START 'block', EOS, footer, PART
+      const err = await expectStreamError(() => reader.push(whole.subarray(0, bodyAt + 9 + id.length)), message); // through the name
+      expect(err.offset).toBe(bodyAt);
+      expect(err.record).toBe('block chunk');
+      expect(err.message).toMatch(/^[ -~]*$/);
+      expect(reader.bufferedBytes).toBe(0);
+      expect([d0.log, loader.buffersAllocated]).toEqual([[], 0]);
+    }
+  });
 });

@@ -1,4 +1,4 @@
-import { be32, hex, latin1, type LoadContext, type LoadSection, type SectionRecordKind } from '@mig/savevm';
+import { be32, hex, printable, type LoadContext, type LoadSection, type SectionRecordKind } from '@mig/savevm';
 import { BLOCK_FLAGS_MASK, BLOCK_SECTION, BlockFlag, CHUNK_SIZE, SECTOR_SIZE } from './constants.js';
 
 /** A target drive as the record parser sees it. */
@@ -129,7 +129,7 @@ export class BlockSectionReader implements LoadSection {
     const i = this.names.findIndex((n) => sameBytes(n, b, p, len));
     if (i < 0) {
       const have = this.devices.map((d) => d.name).join(', ') || 'none';
-      throw context.error(`Error unknown block device ${latin1(b, p, p + len)} (this target's drives: ${have})`);
+      throw context.error(`Error unknown block device ${printable(b, p, p + len)} (this target's drives: ${have})`);
     }
     if (this.devices[i]!.readOnly) throw context.error(`block device ${this.devices[i]!.name} is read-only: it cannot take a migration's writes`);
     this.lastDevice = i;

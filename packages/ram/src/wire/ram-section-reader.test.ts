@@ -267,5 +267,54 @@ describe('StreamReader', () => {
       expect(() => r.push(new Uint8Array(1))).toThrow(err);
       expect(() => r.end()).toThrow(err);
     });
+
+    // A hostile stream's sizes and counts are refused from the bytes that claim them: pushed without what they
+    // announce, the reader refuses at once instead of waiting for (and buffering) it.
+    describe('hostile sizes', () => {
+      const pushOnly = (...parts: Uint8Array[]) => {
+        const r = reader();
+        return { r, run: () => r.push(concat(parts)) };
+      };
+      const head = prefix.subarray(0, memSizeAt);
+
+      it('a 1 PiB MEM_SIZE total', () => {
+        const { r, run } = pushOnly(head, hex('0004000000000004'));
+        expectStreamError(run, memSizeAt, 'ram MEM_SIZE', /RAM size mismatch: stream has 1125899906842624 bytes \(0x4000000000000\), target has 20480/);
+        expect(r.bufferedBytes).toBe(0);
+      });
+
+      it('a million RAM blocks announced in MEM_SIZE', () => {
+        const entry = hex('01 61 0000000000003000');
+        const million = new Uint8Array(entry.length * 1_000_000);
+        for (let o = 0; o < million.length; o += entry.length) million.set(entry, o);
+        const whole = pushOnly(head, hex('0000000000005004'), million);
+        expectStreamError(whole.run, memSizeAt, 'ram MEM_SIZE', /ramblock "a" is listed twice/);
+        // in socket-sized pieces: refused at the second entry, having held no more than two entries
+        const r = reader();
+        const stream = concat([head, hex('0000000000005004'), million]);
+        let caught: unknown;
+        try {
+          for (let p = 0; p < stream.length; p += 4096) r.push(stream.subarray(p, p + 4096));
+        } catch (e) {
+          caught = e;
+        }
+        expect((caught as StreamError).message).toMatch(/ramblock "a" is listed twice/);
+        expect(r.bytesReceived).toBeLessThanOrEqual(8192);
+      });
+
+      it('a 255-byte RAM block idstr of garbage, in MEM_SIZE and in a PAGE: escaped and cut short', () => {
+        const garbage = Uint8Array.from({ length: 255 }, (_, i) => (i * 37 + 1) & 0xff);
+        const inMemSize = expectStreamError(pushOnly(head, hex('0000000000005004 ff'), garbage, hex('0000000000003000')).run, memSizeAt, 'ram MEM_SIZE',
+          /unknown ramblock ".*\.\.\. \(255 bytes\)", cannot accept migration/);
+        const inPage = expectStreamError(pushOnly(prefix, hex('0000000000000008 ff'), garbage).run, partBody, 'ram PAGE', /unknown RAM block '.*\.\.\. \(255 bytes\)'/);
+        for (const e of [inMemSize, inPage]) expect(e.message).toMatch(/^[ -~]*$/);
+      });
+
+      it('an impossible XBZRLE encoded length, refused before its data', () => {
+        const { r, run } = pushOnly(prefix, hex('0000000000000040 01 61 01 ffff'));
+        expectStreamError(run, partBody, 'ram XBZRLE', /XBZRLE data length 65535 exceeds the page size 4096/);
+        expect(r.bufferedBytes).toBe(0);
+      });
+    });
   });
 });

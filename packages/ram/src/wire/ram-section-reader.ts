@@ -1,4 +1,4 @@
-import { be32, hex, latin1, type LoadContext, type LoadSection, type SectionRecordKind } from '@mig/savevm';
+import { be32, hex, printable, type LoadContext, type LoadSection, type SectionRecordKind } from '@mig/savevm';
 import { PAGE_SIZE } from '../memory/constants.js';
 import { RAM_FLAGS_MASK, RAM_KNOWN_FLAGS, RAM_SECTION, RamFlag, XBZRLE_ENCODING_FLAG } from './constants.js';
 import type { RamBlockSize } from './ram-record-writer.js';
@@ -107,7 +107,7 @@ export class RamSectionReader implements LoadSection {
       const idLen = b[p + 8]!;
       if (end - p < 9 + idLen) return -(9 + idLen);
       blockIndex = this.findBlock(b, p + 9, idLen);
-      if (blockIndex < 0) throw context.error(`unknown RAM block '${latin1(b, p + 9, p + 9 + idLen)}'`);
+      if (blockIndex < 0) throw context.error(`unknown RAM block '${printable(b, p + 9, p + 9 + idLen)}'`);
       q = p + 9 + idLen;
     }
     const block = this.blocks[blockIndex]!;
@@ -165,7 +165,7 @@ export class RamSectionReader implements LoadSection {
       const idLen = b[q]!;
       if (end - q < 1 + idLen + 8) return -(q - p + 1 + idLen + 8);
       const i = this.findBlock(b, q + 1, idLen);
-      const idstr = i >= 0 ? this.blocks[i]!.idstr : latin1(b, q + 1, q + 1 + idLen);
+      const idstr = i >= 0 ? this.blocks[i]!.idstr : printable(b, q + 1, q + 1 + idLen);
       if (i < 0) throw context.error(`unknown ramblock "${idstr}", cannot accept migration`);
       if (seen[i]) throw context.error(`ramblock "${idstr}" is listed twice`);
       seen[i] = 1;

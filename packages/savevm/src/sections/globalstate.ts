@@ -1,7 +1,7 @@
 // The `globalstate` section (QEMU's vmstate_globalstate, v1): be32 size (strlen + 1), then the source's run
 // state in a 100-byte NUL-padded buffer. The target resumes the guest only if it says `running`.
 import { RUN_STATES } from '../wire/constants.js';
-import { latin1 } from '../wire/bytes.js';
+import { latin1, printable } from '../wire/bytes.js';
 import type { StreamWriter } from '../wire/stream-writer.js';
 import type { DeviceSaveSection, LoadContext, LoadSection, SaveContext } from './section.js';
 import type { VmdescDevice } from './vmdesc.js';
@@ -64,7 +64,7 @@ export class GlobalStateLoadSection implements LoadSection {
     while (nul < start + GLOBALSTATE_RUNSTATE_SIZE && b[nul] !== 0) nul++;
     if (nul === start + GLOBALSTATE_RUNSTATE_SIZE) throw context.error('runstate is not NUL-terminated within 100 bytes');
     const runstate = latin1(b, start, nul);
-    if (!RUN_STATES.has(runstate)) throw context.error(`invalid runstate '${runstate}'`);
+    if (!RUN_STATES.has(runstate)) throw context.error(`invalid runstate '${printable(b, start, nul)}'`);
     this.runstate = runstate;
     context.endBody();
     return GLOBALSTATE_BODY_SIZE;

@@ -25,6 +25,21 @@ export function utf8(b: Uint8Array, start: number, end: number): string {
 export const hex = (v: number): string => '0x' + v.toString(16);
 
 /**
+ * Stream bytes b[start..end) (a name the stream claims: an idstr, a drive, a machine) for an error message:
+ * printable ASCII as it is, other bytes as \xNN, at most `max` bytes shown, so that garbage from a hostile
+ * stream neither floods a log nor puts control characters into it.
+ */
+export function printable(b: Uint8Array, start: number, end: number, max = 64): string {
+  let out = '';
+  const stop = Math.min(end, start + max);
+  for (let i = start; i < stop; i++) {
+    const c = b[i]!;
+    out += c >= 0x20 && c < 0x7f && c !== 0x5c ? String.fromCharCode(c) : `\\x${c.toString(16).padStart(2, '0')}`;
+  }
+  return end - start > max ? `${out}... (${end - start} bytes)` : out;
+}
+
+/**
  * Copies `len` bytes from `src[srcOffset..]` to `dst[dstOffset..]` (memmove semantics) through a Buffer view
  * made once per source array and found again by identity, so copying a page between long-lived arrays (guest
  * RAM, stream chunks) creates no view per page.

@@ -257,3 +257,47 @@ describe('StreamReader (framing over registered sections)', () => {
     expect(() => failing.push(new Uint8Array(1))).toThrow(err as Error);
   });
 });
+
+// Sizes and counts a hostile stream claims are refused from the bytes that claim them: the reader never waits
+// for (so never buffers) what such a length announces.
+describe('StreamReader: hostile sizes', () => {
+  const stream = counterStream();
+  const head = stream.subarray(0, 17); // header + CONFIGURATION 'none'
+  const reader = () => new StreamReader({ machine: 'none', sections: [new TimerLoadSection(), new CounterLoadSection(), new GlobalStateLoadSection()] });
+
+  it('a machine name length of 4 GiB - 1', () => {
+    const r = reader();
+    expectStreamError(() => r.push(hex('5145564d 00000003 07 ffffffff')), 8, 'CONFIGURATION', /machine name length 4294967295 exceeds 256/);
+    expect(r.bufferedBytes).toBe(0);
+  });
+
+  it('a vmdesc length of 4 GiB - 1 after EOF', () => {
+    let eof = -1;
+    const probe: StreamReader = new StreamReader({
+      machine: 'none', sections: [new TimerLoadSection(), new CounterLoadSection(), new GlobalStateLoadSection()],
+      observer: { onEof: () => (eof = probe.offset + 1) }, // the VMDESCRIPTION record follows the 1-byte EOF
+    });
+    probe.push(stream);
+    const r = reader();
+    expectStreamError(() => r.push(cat(stream.subarray(0, eof), hex('06 ffffffff'))), eof, 'VMDESCRIPTION', /vmdesc length 4294967295 exceeds 1048576/);
+    expect(r.bufferedBytes).toBe(0);
+  });
+
+  it('a 255-byte idstr of garbage: named escaped and cut short, not printed raw', () => {
+    const garbage = Uint8Array.from({ length: 255 }, (_, i) => (i * 37 + 1) & 0xff);
+    const err = expectStreamError(() => load([cat(head, hex('01 00000009 ff'), garbage, hex('00000000 00000001'))]), 17, 'SECTION_START',
+      /^SECTION_START record at byte 17: Unknown savevm section or instance '.*\.\.\. \(255 bytes\)' 0: this target has no handler/);
+    // no control characters in the message (escaped as \xNN), and only the first 64 bytes shown
+    expect(err.message).toMatch(/^[ -~]*$/);
+    expect(err.message).toContain('\\x01&K');
+    expect(err.message.length).toBeLessThan(400);
+  });
+
+  it('one handler started under many section ids is refused at the second (what the reader keeps stays bounded)', () => {
+    const start = (id: number) => hex(`01 ${id.toString(16).padStart(8, '0')} 0e ${Buffer.from('x-test-counter').toString('hex')} 00000000 00000001`);
+    // START id 7 with its body (a count of 0 items: the counter section's empty body) and footer, then START id 8
+    const first = stream.subarray(17, 17 + 28 + 4 + 5);
+    expectStreamError(() => load([cat(head, first, start(8))]), 17 + first.length, 'SECTION_START',
+      /section 'x-test-counter' is started a second time, as section id 8 \(it began as section id 7\)/);
+  });
+});

@@ -1,6 +1,6 @@
 import { LoadRegistry } from '../sections/registry.js';
 import type { LoadContext, LoadSection, SectionRecordKind } from '../sections/section.js';
-import { be32, hex, latin1, utf8 } from './bytes.js';
+import { be32, hex, latin1, printable, utf8 } from './bytes.js';
 import {
   MAX_MACHINE_NAME,
   MAX_VMDESC,
@@ -77,6 +77,8 @@ export class StreamReader implements LoadContext {
   private current: StreamSection | undefined;
   private currentId = 0;
   private readonly streamSections = new Map<number, StreamSection>();
+  /** The section id each handler was started under. */
+  private readonly startedAs = new Map<LoadSection, number>();
   /** The handlers that got a section of this stream, once each, in stream order. */
   private readonly handlersSeen: LoadSection[] = [];
   private failure: StreamError | undefined;
@@ -283,7 +285,7 @@ export class StreamReader implements LoadContext {
     if (len > MAX_MACHINE_NAME) throw this.error(`machine name length ${len} exceeds ${MAX_MACHINE_NAME}`);
     if (end - p < 5 + len) return -(5 + len);
     const name = latin1(b, p + 5, p + 5 + len);
-    if (name !== this.machine) throw this.error(`machine type received is '${name}' and local is '${this.machine}'`);
+    if (name !== this.machine) throw this.error(`machine type received is '${printable(b, p + 5, p + 5 + len)}' and local is '${this.machine}'`);
     this.state = State.Top;
     this.observer.onConfiguration?.(name);
     return 5 + len;
@@ -324,7 +326,8 @@ export class StreamReader implements LoadContext {
     const versionId = be32(b, p + 10 + idLen);
     const handler = this.registry.find(idstr, instanceId);
     if (!handler) {
-      throw this.error(`Unknown savevm section or instance '${idstr}' ${instanceId}: this target has no handler for it (it loads: ${this.registry.names.join(', ')})`);
+      const named = printable(b, p + 6, p + 6 + idLen);
+      throw this.error(`Unknown savevm section or instance '${named}' ${instanceId}: this target has no handler for it (it loads: ${this.registry.names.join(', ')})`);
     }
     const min = handler.minVersion ?? handler.version;
     if (versionId > handler.version || versionId < min) {
@@ -334,9 +337,13 @@ export class StreamReader implements LoadContext {
     if (!full && !handler.iterative) throw this.error(`section '${idstr}' must be sent as SECTION_FULL`);
     if (full && handler.iterative) throw this.error(`section '${idstr}' is iterative: SECTION_START/PART/END, not SECTION_FULL`);
     if (this.streamSections.has(sectionId)) throw this.error(`section id ${sectionId} ('${idstr}') is started a second time`);
+    // one section id per handler: what the reader keeps stays bounded by the handlers, not the stream's length
+    const earlier = this.startedAs.get(handler);
+    if (earlier !== undefined) throw this.error(`section '${idstr}' is started a second time, as section id ${sectionId} (it began as section id ${earlier})`);
+    this.startedAs.set(handler, sectionId);
     const section: StreamSection = { handler, idstr, versionId, open: !full };
     this.streamSections.set(sectionId, section);
-    if (!this.handlersSeen.includes(handler)) this.handlersSeen.push(handler);
+    this.handlersSeen.push(handler);
     if (full) this.observer.onSectionFull?.(sectionId, idstr, instanceId, versionId);
     else this.observer.onSectionStart?.(sectionId, idstr, instanceId, versionId);
     this.beginBody(sectionId, section, full ? 'full' : 'start');
