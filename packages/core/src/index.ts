@@ -9,3 +9,4 @@ export * from './precopy.js';
 export * from './progress.js';
 export * from './wire-error.js';
 export * from './dirty-bitmap.js';
+export type * from './ram-control.js';
