@@ -33,7 +33,7 @@ export async function openOutgoing(uri: MigrationUri, context: TransportContext 
     case 'fd':
       return openFdOutgoing(takeDescriptor(uri, context), describeUri(uri));
     case 'rdma':
-      return openRdmaOutgoing(uri, context.rdmaPinAll === true);
+      return openRdmaOutgoing(uri, context.rdmaPinAll === true, context.ram);
   }
 }
 
@@ -53,6 +53,6 @@ export async function listenIncoming(uri: MigrationUri, context: TransportContex
     case 'fd':
       return listenFdIncoming(takeDescriptor(uri, context), describeUri(uri));
     case 'rdma':
-      return listenRdmaIncoming(uri);
+      return listenRdmaIncoming(uri, context.ram);
   }
 }

@@ -28,6 +28,21 @@ export interface TransportContext {
   takeDescriptor?(name: string): number;
   /** rdma: offer pin-all to the destination (the rdma-pin-all capability). */
   rdmaPinAll?: boolean;
+  /**
+   * rdma: the guest's RAM blocks in the RAM section's order, so that RAM goes by RDMA WRITE (QEMU's RAM path):
+   * the sink or source then carries a `ramControl` for @mig/ram. Their memory must never move (mapped guest
+   * RAM or a SharedArrayBuffer): the NIC reads and writes it in place. Without it rdma carries pages in the stream.
+   */
+  ram?: readonly TransportRamBlock[];
+}
+
+/** One RAM block for a transport that moves RAM itself. */
+export interface TransportRamBlock {
+  /** The block's idstr. */
+  readonly name: string;
+  /** Its offset in this side's RAM address space (blocks laid end to end in order). */
+  readonly offset: number;
+  readonly bytes: Uint8Array;
 }
 
 /** The incoming stream: chunks in arrival order; a failure is a rejection of the iteration. */

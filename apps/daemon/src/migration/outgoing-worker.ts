@@ -11,7 +11,7 @@ import { openOutgoing, TransportError } from '@mig/transports';
 import type { FromOutgoingWorker, OutgoingWorkerData, ToOutgoingWorker } from './protocol.js';
 import { outgoingSections } from './sections.js';
 import { workerDescriptors } from './transport-uri.js';
-import { guestRamInWorker } from './worker-ram.js';
+import { guestRamInWorker, transportRam } from './worker-ram.js';
 import { WorkerStatusReporter } from './worker-status.js';
 
 const data = workerData as OutgoingWorkerData;
@@ -48,16 +48,11 @@ async function run(): Promise<FromOutgoingWorker> {
   const ram = guestRamInWorker(data.ram);
   // the guest's shared bitmaps: its writers (workload, x-mig-write) set the bits this saver harvests
   const dirty = ram.blocks.map((b, i) => new DirtyBitmap(b.usedLength / PAGE_SIZE, data.dirty?.[i]));
-  const b = data.block;
-  const { saver, ram: ramSection, block } = outgoingSections({
-    machine: data.machine, ram, dirty,
-    ...(data.capabilities.xbzrle ? { xbzrleCacheBytes: parameters['xbzrle-cache-size'] } : {}),
-    ...(b ? { block: { drives: b.drives, port: b.drivePort, incremental: b.incremental, zeroBlocks: b.zeroBlocks } } : {}),
-  });
-  activeRam = ramSection;
   let sink;
   try {
-    sink = await openOutgoing(data.transport.uri, { ...workerDescriptors(data.transport), rdmaPinAll: data.capabilities['rdma-pin-all'] === true });
+    sink = await openOutgoing(data.transport.uri, {
+      ...workerDescriptors(data.transport), rdmaPinAll: data.capabilities['rdma-pin-all'] === true, ...transportRam(data.transport.uri, ram),
+    });
   } catch (err) {
     // a TransportError names the URI and the system error already
     const why = err instanceof TransportError ? err.message : `cannot open the migration stream to ${data.uri}: ${errorMessage(err)}`;
@@ -68,6 +63,15 @@ async function run(): Promise<FromOutgoingWorker> {
     sink.destroy();
     return { type: 'done', ...status.finish('cancelled') };
   }
+  const b = data.block;
+  // over rdma the transport's hook takes every page (RDMA WRITE); the stream gets HOOK records instead
+  const { saver, ram: ramSection, block } = outgoingSections({
+    machine: data.machine, ram, dirty,
+    ...(data.capabilities.xbzrle ? { xbzrleCacheBytes: parameters['xbzrle-cache-size'] } : {}),
+    ...(b ? { block: { drives: b.drives, port: b.drivePort, incremental: b.incremental, zeroBlocks: b.zeroBlocks } } : {}),
+    ...(sink.ramControl === undefined ? {} : { ramControl: sink.ramControl }),
+  });
+  activeRam = ramSection;
   const result = await runPrecopy({
     saver,
     sink,
