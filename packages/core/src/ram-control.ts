@@ -28,6 +28,18 @@ export interface RamSaveControl {
   savePage(blockIndex: number, offset: number): boolean;
   /** Undefined when the hook can take pages now, else a promise that resolves (or rejects) when it can. */
   whenReady?(): Promise<void> | undefined;
+  /** What the hook has sent of the pages it took, counted as it goes out (absent: it counts nothing). */
+  readonly sent?: RamControlSent;
+}
+
+/**
+ * Bytes of taken pages the control path has sent so far, as QEMU 7.2's RDMA path credits them when a write is
+ * posted (acct_update_position): written bytes count as normal pages, in transferred and in the bandwidth;
+ * zero bytes sent as a mark (RDMA COMPRESS) count as duplicate pages only.
+ */
+export interface RamControlSent {
+  readonly writtenBytes: number;
+  readonly zeroBytes: number;
 }
 
 /** The destination side (ram_control_load_hook). */

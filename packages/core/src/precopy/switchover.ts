@@ -26,6 +26,7 @@ export async function switchover(run: PrecopyRun): Promise<void> {
   } catch (err) {
     raiseFailure('end', `migration stream write failed: ${errorMessage(err)}`, err);
   }
+  run.output.countControlBytes(); // the transport's last writes went out before the stream's end
 }
 
 async function sendRest(run: PrecopyRun): Promise<void> {
@@ -52,7 +53,7 @@ async function sendRest(run: PrecopyRun): Promise<void> {
  * set during sink.end() wins as in QEMU (the source resumes): the state cannot complete from it.
  */
 export function completeRun(run: PrecopyRun): PrecopyResult {
-  run.recorder.completed(run.now(), run.output.written);
+  run.recorder.completed(run.now(), run.output.transferred);
   run.throttle.stop();
   run.opts.onProgress?.(run.stats);
   if (run.state.status === 'cancelling') throw new CancelRequested();

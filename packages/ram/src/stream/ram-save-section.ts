@@ -62,14 +62,15 @@ export class RamSaveSection implements IterativeSaveSection {
   private readonly xbzrle: XbzrleState | undefined;
   private readonly control: RamSaveControl | undefined;
 
-  /** Counters for query-migrate. */
-  normalPages = 0;
+  /** PAGE records written (normalPages adds the pages the control path wrote). */
+  private recordPages = 0;
+  /** ZERO records written (zeroPages adds the zero pages the control path sent as a mark). */
+  private zeroRecords = 0;
   /**
-   * RAM bytes counted as QEMU 7.2 counts ram.transferred: page records (header, idstr, data) and the EOS
+   * Stream bytes counted as QEMU 7.2 counts ram.transferred: page records (header, idstr, data) and the EOS
    * of each iterate/complete; not the file header, section framing, MEM_SIZE or device sections.
    */
   ramTransferredBytes = 0;
-  zeroPages = 0;
   dirtySyncCount = 0;
   /** XBZRLE records written (the encoder's `pages` also counts hits that were skipped or overflowed). */
   xbzrleRecords = 0;
@@ -114,14 +115,37 @@ export class RamSaveSection implements IterativeSaveSection {
     this.xbzrle.resize(cacheBytes);
   }
 
-  /** query-migrate ram.transferred (see ramTransferredBytes). */
+  /**
+   * query-migrate ram.transferred as QEMU 7.2 counts it: ramTransferredBytes, the bytes the control path
+   * wrote, and 1 byte per page it took (control_save_page credits the 1 byte qemu_rdma_save_page reports).
+   */
   get transferredBytes(): number {
-    return this.ramTransferredBytes;
+    return this.ramTransferredBytes + this.controlBytesSent + this.controlPages;
   }
 
-  /** Bytes of page data sent as PAGE records (query-migrate ram.normal-bytes). */
+  /** query-migrate ram.normal: PAGE records and pages the control path wrote (QEMU's acct_update_position). */
+  get normalPages(): number {
+    return this.recordPages + this.controlBytesSent / PAGE_SIZE;
+  }
+
+  /** query-migrate ram.duplicate: ZERO records and zero pages the control path sent as a mark (COMPRESS). */
+  get zeroPages(): number {
+    return this.zeroRecords + (this.control?.sent?.zeroBytes ?? 0) / PAGE_SIZE;
+  }
+
+  /** Bytes of page data sent as pages (query-migrate ram.normal-bytes). */
   get normalBytes(): number {
     return this.normalPages * PAGE_SIZE;
+  }
+
+  /** Pages the control path took, a page each: they count against each iterate budget when taken. */
+  get controlBytesTaken(): number {
+    return this.controlPages * PAGE_SIZE;
+  }
+
+  /** Bytes the control path has written of the pages it took (transferred, bandwidth), counted when sent. */
+  get controlBytesSent(): number {
+    return this.control?.sent?.writtenBytes ?? 0;
   }
 
   /** query-migrate ram.remaining. */
@@ -167,11 +191,11 @@ export class RamSaveSection implements IterativeSaveSection {
     if (!this.synced) this.syncDirty();
     this.beforeBody(out, 'round');
     // pages the control path took count against the budget as in the stream (QEMU's rate_limit_used += size)
-    const limit = out.bytesWritten + this.controlPages * PAGE_SIZE + budget;
+    const limit = out.bytesWritten + this.controlBytesTaken + budget;
     while (this.toSendCount > 0) {
       this.sendNextPage(out);
       // at least one page per call, so a small budget still makes progress
-      if (out.bytesWritten + this.controlPages * PAGE_SIZE >= limit) break;
+      if (out.bytesWritten + this.controlBytesTaken >= limit) break;
     }
     this.afterBody(out, 'round');
     return this.toSendCount === 0;
@@ -229,14 +253,14 @@ export class RamSaveSection implements IterativeSaveSection {
     const x = this.xbzrle?.active ? this.xbzrle : undefined;
     if (isZeroPage(block.bytes, offset)) {
       this.ramTransferredBytes += writeRamZero(out, id, offset, 0);
-      this.zeroPages++;
+      this.zeroRecords++;
       // a cached copy of the old content would be stale: the cache now holds a zero page for it
       if (x && !x.lastStage) x.encoder.cacheZeroPage((this.ram.firstPage[bi]! + page) * PAGE_SIZE, this.dirtySyncCount);
     } else if (x) {
       if (!this.sendXbzrlePage(out, x, bi, page, id)) return; // unchanged since last sent: nothing goes out
     } else {
       this.ramTransferredBytes += writeRamPage(out, id, offset, block.bytes, offset);
-      this.normalPages++;
+      this.recordPages++;
     }
     this.targetPages++;
     this.lastSentBlock = bi;
@@ -259,7 +283,7 @@ export class RamSaveSection implements IterativeSaveSection {
     } else {
       // cache miss or overflow: the bytes the cache now holds (or the guest page), as a normal page
       this.ramTransferredBytes += writeRamPage(out, id, offset, enc.sendBuf, enc.sendOff);
-      this.normalPages++;
+      this.recordPages++;
     }
     return true;
   }

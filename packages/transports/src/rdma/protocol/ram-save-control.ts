@@ -1,4 +1,4 @@
-import type { RamControlOutput, RamControlPhase, RamSaveControl } from '@mig/core';
+import type { RamControlOutput, RamControlPhase, RamControlSent, RamSaveControl } from '@mig/core';
 import { RAM_SAVE_FLAG_HOOK } from './constants.js';
 import type { RdmaRamWriter } from './ram-writer.js';
 
@@ -42,6 +42,11 @@ export class RdmaRamSaveControl implements RamSaveControl {
 
   get writer(): RdmaRamWriter {
     return this.#writer;
+  }
+
+  /** What went out of the pages taken: bytes by RDMA WRITE (when posted), zero bytes as COMPRESS. */
+  get sent(): RamControlSent {
+    return this.#writer.stats;
   }
 
   /** Pages taken and not yet written. */
