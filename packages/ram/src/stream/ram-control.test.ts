@@ -33,6 +33,28 @@ function ram(fill: number): GuestRam {
 }
 
 describe('RAM control hooks', () => {
+  it("count what the hook reports sent: written as normal pages and transferred, zero bytes as duplicate", () => {
+    const control = new RecordingControl();
+    const sent = { writtenBytes: 0, zeroBytes: 0 };
+    Object.assign(control, { sent });
+    const source = ram(7);
+    const section = new RamSaveSection({ ram: source, dirty: source.blocks.map((b) => new DirtyBitmap(b.usedLength / PAGE)), control });
+    const saver = new SavevmSaver({ machine: 'none', sections: [section] });
+    saver.setup();
+    saver.syncDirty();
+    saver.iterate(6 * PAGE); // six of block 0's pages taken
+    expect([section.normalPages, section.zeroPages, section.controlBytesTaken, saver.controlBytesTaken]).toEqual([0, 0, 6 * PAGE, 6 * PAGE]);
+    while (saver.pendingBytes(0) > 0) saver.iterate(1 << 20); // the other ten taken, vga's four as records
+    const streamRam = section.ramTransferredBytes;
+    expect([section.normalPages, section.zeroPages, section.controlBytesTaken]).toEqual([4, 0, 16 * PAGE]);
+    // the hook wrote one page and sent one as a zero mark (RDMA COMPRESS)
+    sent.writtenBytes = PAGE;
+    sent.zeroBytes = PAGE;
+    expect([section.normalPages, section.zeroPages, section.normalBytes]).toEqual([5, 1, 5 * PAGE]);
+    expect(section.transferredBytes).toBe(streamRam + PAGE + 16); // and 1 byte per taken page (control_save_page)
+    expect([section.controlBytesSent, saver.controlBytesSent]).toEqual([PAGE, PAGE]);
+  });
+
   it('run around every body; the pages they take get no record and count against the budget', () => {
     const control = new RecordingControl();
     const source = ram(7);
