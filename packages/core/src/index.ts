@@ -10,3 +10,4 @@ export * from './progress.js';
 export * from './wire-error.js';
 export * from './dirty-bitmap.js';
 export * from './stall.js';
+export type * from './ram-control.js';

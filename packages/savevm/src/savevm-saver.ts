@@ -76,6 +76,20 @@ export class SavevmSaver implements MigrationSaver {
     this.phase = 'active';
   }
 
+  /** Bytes the sections handed to a transport's control path (see IterativeSaveSection.controlBytesTaken). */
+  get controlBytesTaken(): number {
+    let n = 0;
+    for (const s of this.iterative) n += s.controlBytesTaken ?? 0;
+    return n;
+  }
+
+  /** Bytes the transport has sent of those (see IterativeSaveSection.controlBytesSent). */
+  get controlBytesSent(): number {
+    let n = 0;
+    for (const s of this.iterative) n += s.controlBytesSent ?? 0;
+    return n;
+  }
+
   /** One pass: every iterative section takes in what the guest changed. */
   syncDirty(): void {
     this.requireActive('syncDirty');
@@ -100,9 +114,11 @@ export class SavevmSaver implements MigrationSaver {
     this.requireActive('iterate');
     const w = this.writer;
     const start = w.bytesWritten;
+    const takenStart = this.controlBytesTaken;
     let waiting: Promise<void> | undefined;
     for (const s of this.iterative) {
-      const used = w.bytesWritten - start;
+      // pages a control path took use the budget as stream bytes do
+      const used = w.bytesWritten - start + this.controlBytesTaken - takenStart;
       if (used > 0 && used >= maxBytes) break;
       if (s.pending(0) === 0) continue;
       const notReady = s.whenReady?.();

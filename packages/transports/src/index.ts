@@ -1,5 +1,5 @@
 export type {
-  ByteSink, ByteSource, IncomingListener, MigrationUri, MigrationUriKind, TransportContext, TransportListener,
+  ByteSink, ByteSource, IncomingListener, MigrationUri, MigrationUriKind, TransportContext, TransportListener, TransportRamBlock,
 } from './types.js';
 export { UriError, TransportError, TransportNotSupportedError, type TransportErrorOptions } from './errors.js';
 export { parseMigrationUri, describeUri, isAnyHost, MIGRATION_URI_SCHEMES } from './uri.js';

@@ -52,7 +52,7 @@ export async function openOutgoing(uri: MigrationUri, context: TransportContext 
     case 'fd':
       return openFdOutgoing(takeDescriptor(uri, context), describeUri(uri), tls);
     case 'rdma':
-      return openRdmaOutgoing(uri, context.rdmaPinAll === true);
+      return openRdmaOutgoing(uri, context.rdmaPinAll === true, context.ram);
   }
 }
 
@@ -75,6 +75,6 @@ export async function listenIncoming(uri: MigrationUri, context: TransportContex
     case 'fd':
       return listenFdIncoming(takeDescriptor(uri, context), describeUri(uri), tls);
     case 'rdma':
-      return listenRdmaIncoming(uri);
+      return listenRdmaIncoming(uri, context.ram);
   }
 }

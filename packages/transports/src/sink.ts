@@ -1,4 +1,5 @@
 import type { Writable } from 'node:stream';
+import type { RamSaveControl } from '@mig/core';
 import { TransportError, describeCause, errorCode } from './errors.js';
 import type { ByteSink } from './types.js';
 
@@ -19,6 +20,8 @@ export interface WritableSinkOptions {
   afterFinish?: () => Promise<void>;
   /** Runs once when the sink is done: finished, destroyed or failed (sockets: close; exec: stop the command). */
   release?: () => void;
+  /** A transport that carries RAM itself (rdma with `TransportContext.ram`): the ram section's hook. */
+  ramControl?: RamSaveControl;
 }
 
 const DONE: Promise<void> = Promise.resolve();
@@ -52,7 +55,11 @@ export class WritableSink implements ByteSink {
   #endResolve: (() => void) | undefined;
   #endReject: ((err: Error) => void) | undefined;
 
+  /** The RAM control hook for @mig/ram's RamSaveSection when this transport writes RAM itself (rdma). */
+  readonly ramControl: RamSaveControl | undefined;
+
   constructor(stream: Writable, options: WritableSinkOptions) {
+    this.ramControl = options.ramControl;
     this.#stream = stream;
     this.#options = options;
     this.#highWaterMark = Math.max(options.highWaterMark ?? DEFAULT_HIGH_WATER_MARK, stream.writableHighWaterMark);

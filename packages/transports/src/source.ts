@@ -1,3 +1,4 @@
+import type { RamLoadControl } from '@mig/core';
 import type { Readable } from 'node:stream';
 import { TransportError, describeCause, errorCode } from './errors.js';
 import { DEFAULT_HIGH_WATER_MARK } from './sink.js';
@@ -14,6 +15,8 @@ export interface ReadableSourceOptions {
   afterEnd?: () => Promise<void>;
   /** Runs once when the source is done: ended, destroyed or failed. */
   release?: () => void;
+  /** A transport that carries RAM itself (rdma with `TransportContext.ram`): the ram loader's hook. */
+  ramControl?: RamLoadControl;
 }
 
 /**
@@ -36,7 +39,11 @@ export class ReadableSource implements ByteSource {
   #failure: Error | undefined;
   #wake: (() => void) | undefined;
 
+  /** The RAM control hook for @mig/ram's RamLoader when this transport writes RAM itself (rdma). */
+  readonly ramControl: RamLoadControl | undefined;
+
   constructor(stream: Readable, options: ReadableSourceOptions) {
+    this.ramControl = options.ramControl;
     this.#stream = stream;
     this.#options = options;
     this.#highWaterMark = options.highWaterMark ?? DEFAULT_HIGH_WATER_MARK;

@@ -42,6 +42,21 @@ export interface TransportContext {
   tls?: TlsClientOptions | TlsServerOptions;
   /** Incoming with TLS: a connection whose handshake failed; the listener waits for the next (as QEMU 7.2). */
   onTlsRefused?: (err: TransportError) => void;
+  /**
+   * rdma: the guest's RAM blocks in the RAM section's order, so that RAM goes by RDMA WRITE (QEMU's RAM path):
+   * the sink or source then carries a `ramControl` for @mig/ram. Their memory must never move (mapped guest
+   * RAM or a SharedArrayBuffer): the NIC reads and writes it in place. Without it rdma carries pages in the stream.
+   */
+  ram?: readonly TransportRamBlock[];
+}
+
+/** One RAM block for a transport that moves RAM itself. */
+export interface TransportRamBlock {
+  /** The block's idstr. */
+  readonly name: string;
+  /** Its offset in this side's RAM address space (blocks laid end to end in order). */
+  readonly offset: number;
+  readonly bytes: Uint8Array;
 }
 
 /** The incoming stream: chunks in arrival order; a failure is a rejection of the iteration. */

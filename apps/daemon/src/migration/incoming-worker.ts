@@ -3,12 +3,13 @@
 // has moved the migration to setup before this starts; the worker's machine starts there.
 import { parentPort, workerData } from 'node:worker_threads';
 import { encodeError, stallError, StallWatch } from '@mig/core';
-import { listenIncoming, type ByteSource, type IncomingListener } from '@mig/transports';
+import type { GuestRam } from '@mig/ram';
+import { listenIncoming, type ByteSource, type ReadableSource, type TransportListener } from '@mig/transports';
 import type { FromIncomingWorker, IncomingWorkerData, ToIncomingWorker } from './protocol.js';
 import { WorkerStatusReporter } from './worker-status.js';
 import { incomingSections } from './sections.js';
 import { workerDescriptors } from './transport-uri.js';
-import { guestRamInWorker } from './worker-ram.js';
+import { guestRamInWorker, transportRam } from './worker-ram.js';
 
 const data = workerData as IncomingWorkerData;
 const port = parentPort!;
@@ -23,7 +24,7 @@ class IncomingCancelledError extends Error {
   }
 }
 
-let listener: IncomingListener | undefined;
+let listener: TransportListener | undefined;
 let source: ByteSource | undefined;
 port.on('message', (message: ToIncomingWorker) => {
   if (message.type !== 'cancel') return;
@@ -53,9 +54,10 @@ function watchSource(stream: ByteSource): StallWatch {
   return watch;
 }
 
-async function accept(): Promise<ByteSource> {
+async function accept(ram: GuestRam): Promise<ReadableSource> {
   listener = await listenIncoming(data.transport.uri, {
     ...workerDescriptors(data.transport),
+    ...transportRam(data.transport.uri, ram),
     onTlsRefused: (err) => post({ type: 'tls-refused', message: err.message }),
   });
   post(listener.address === undefined ? { type: 'listening' } : { type: 'listening', address: listener.address });
@@ -69,11 +71,14 @@ async function accept(): Promise<ByteSource> {
 
 async function run(): Promise<FromIncomingWorker> {
   const ram = guestRamInWorker(data.ram);
-  source = await accept();
+  const accepted = await accept(ram);
+  source = accepted;
   if (!state.transition('setup', 'active')) throw new IncomingCancelledError();
   const b = data.block;
   const { reader: loader, globalstate } = incomingSections({
     machine: data.machine, ram, ...(b ? { block: { drives: b.drives, port: b.drivePort } } : {}),
+    // over rdma the pages land by RDMA WRITE; the stream's HOOK records run the transport's registration
+    ...(accepted.ramControl === undefined ? {} : { ramControl: accepted.ramControl }),
   });
   const counters = new Float64Array(data.stats);
   const stall = watchSource(source);

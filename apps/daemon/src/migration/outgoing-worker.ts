@@ -6,12 +6,12 @@ import {
   statsView, type MigrationParameters, type MigrationStats,
 } from '@mig/core';
 import type { BlockSaveSection } from '@mig/block';
-import { DirtyBitmap, PAGE_SIZE, type RamSaveSection } from '@mig/ram';
+import { DirtyBitmap, PAGE_SIZE, type GuestRam, type RamSaveSection } from '@mig/ram';
 import { openOutgoing, TransportError, type WritableSink } from '@mig/transports';
 import type { FromOutgoingWorker, OutgoingWorkerData, ToOutgoingWorker } from './protocol.js';
 import { outgoingSections } from './sections.js';
 import { workerDescriptors } from './transport-uri.js';
-import { guestRamInWorker } from './worker-ram.js';
+import { guestRamInWorker, transportRam } from './worker-ram.js';
 import { WorkerStatusReporter } from './worker-status.js';
 
 const data = workerData as OutgoingWorkerData;
@@ -47,7 +47,7 @@ port.on('message', (message: ToOutgoingWorker) => {
  * Opens the transport; migrate_cancel drops a connect still under way, and so does x-stall-timeout (a target
  * that never answers the connect, e.g. a blackholed link), failing it with a message saying so.
  */
-async function openSink(): Promise<WritableSink> {
+async function openSink(ram: GuestRam): Promise<WritableSink> {
   const connecting = new AbortController();
   const onCancel = (): void => connecting.abort(new MigrationCancelledError());
   abort.signal.addEventListener('abort', onCancel, { once: true });
@@ -57,6 +57,7 @@ async function openSink(): Promise<WritableSink> {
   try {
     return await openOutgoing(data.transport.uri, {
       ...workerDescriptors(data.transport), rdmaPinAll: data.capabilities['rdma-pin-all'] === true, signal: connecting.signal,
+      ...transportRam(data.transport.uri, ram),
     });
   } finally {
     disarm?.();
@@ -69,16 +70,9 @@ async function run(): Promise<FromOutgoingWorker> {
   const ram = guestRamInWorker(data.ram);
   // the guest's shared bitmaps: its writers (workload, x-mig-write) set the bits this saver harvests
   const dirty = ram.blocks.map((b, i) => new DirtyBitmap(b.usedLength / PAGE_SIZE, data.dirty?.[i]));
-  const b = data.block;
-  const { saver, ram: ramSection, block } = outgoingSections({
-    machine: data.machine, ram, dirty,
-    ...(data.capabilities.xbzrle ? { xbzrleCacheBytes: parameters['xbzrle-cache-size'] } : {}),
-    ...(b ? { block: { drives: b.drives, port: b.drivePort, incremental: b.incremental, zeroBlocks: b.zeroBlocks } } : {}),
-  });
-  activeRam = ramSection;
   let sink;
   try {
-    sink = await openSink();
+    sink = await openSink(ram);
   } catch (err) {
     if (abort.signal.aborted) return { type: 'done', ...status.finish('cancelled') };
     if (err instanceof MigrationFailedError) return { type: 'done', ...status.finish('failed'), error: encodeError(err) };
@@ -91,6 +85,15 @@ async function run(): Promise<FromOutgoingWorker> {
     sink.destroy();
     return { type: 'done', ...status.finish('cancelled') };
   }
+  const b = data.block;
+  // over rdma the transport's hook takes every page (RDMA WRITE); the stream gets HOOK records instead
+  const { saver, ram: ramSection, block } = outgoingSections({
+    machine: data.machine, ram, dirty,
+    ...(data.capabilities.xbzrle ? { xbzrleCacheBytes: parameters['xbzrle-cache-size'] } : {}),
+    ...(b ? { block: { drives: b.drives, port: b.drivePort, incremental: b.incremental, zeroBlocks: b.zeroBlocks } } : {}),
+    ...(sink.ramControl === undefined ? {} : { ramControl: sink.ramControl }),
+  });
+  activeRam = ramSection;
   const result = await runPrecopy({
     saver,
     sink,

@@ -12,6 +12,7 @@ import {
   type LoadSection,
   type SaveSection,
 } from '@mig/savevm';
+import type { RamLoadControl, RamSaveControl } from '@mig/core';
 import { PAGE_SIZE, RamLoader, RamSaveSection, xbzrleDecode, type DirtyBitmap, type GuestRam } from '@mig/ram';
 import type { WorkerDriveInfo } from '../block/drive-protocol.js';
 import { allocateChunkBuffer, remoteSourceDevices, remoteTargetDevices } from '../block/remote-drives.js';
@@ -35,11 +36,14 @@ export function outgoingSections(options: {
   dirty: readonly DirtyBitmap[];
   xbzrleCacheBytes?: number;
   block?: OutgoingBlockOptions;
+  /** The transport's RAM hook (rdma: pages by RDMA WRITE, HOOK records in the stream). */
+  ramControl?: RamSaveControl;
 }): OutgoingSections {
   const ram = new RamSaveSection({
     ram: options.ram,
     dirty: options.dirty,
     ...(options.xbzrleCacheBytes === undefined ? {} : { xbzrle: options.xbzrleCacheBytes }),
+    ...(options.ramControl === undefined ? {} : { control: options.ramControl }),
   });
   const b = options.block;
   // QEMU's block migration leaves read-only drives alone
@@ -66,9 +70,12 @@ export function incomingSections(options: {
   machine: string;
   ram: GuestRam;
   block?: { drives: readonly WorkerDriveInfo[]; port: MessagePort };
+  /** The transport's RAM hook (rdma: HOOK records run its registration handling). */
+  ramControl?: RamLoadControl;
 }): IncomingSections {
   const ram = new RamLoader({
     ram: options.ram,
+    ...(options.ramControl === undefined ? {} : { control: options.ramControl }),
     onXbzrle: (dest, destOffset, src, srcOffset, len) => {
       xbzrleDecode(src, srcOffset, len, dest, destOffset, PAGE_SIZE);
     },

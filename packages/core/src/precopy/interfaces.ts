@@ -29,6 +29,13 @@ export interface MigrationSaver {
    * undefined when it can write now.
    */
   whenReady?(): Promise<void> | undefined;
+  /**
+   * Optional, for a transport that carries RAM itself (rdma): bytes the saver handed to it beside the stream
+   * so far (a page each as taken). They count against the rate limit when taken, as QEMU 7.2 counts them.
+   */
+  readonly controlBytesTaken?: number;
+  /** Optional: of those, the bytes the transport has sent so far; they count in transferred and the bandwidth. */
+  readonly controlBytesSent?: number;
 }
 
 /** One dirty sync's figures, for progress and convergence reports. */
@@ -41,7 +48,7 @@ export interface SyncInfo {
   remaining: number;
   /** Pages this sync added to the pending set (0 for the first). */
   dirtiedPages: number;
-  /** Stream bytes handed to the sink so far. */
+  /** Bytes sent so far: the stream handed to the sink and what the transport sent beside it (controlBytesSent). */
   transferred: number;
   /** The bandwidth measured at the last slot end, bytes/s (0 before the first). */
   bandwidth: number;

@@ -14,7 +14,8 @@ import { syncDirty } from './sync-step.js';
 export async function iteratePhase(run: PrecopyRun): Promise<void> {
   const start = run.now();
   const limiter = new RateLimiter(start, run.params()['max-bandwidth']);
-  run.meter.restart(start, run.output.written);
+  run.output.countControlBytes();
+  run.meter.restart(start, run.output.transferred);
   while (true) {
     run.cancel.check();
     const t = run.now();
@@ -39,7 +40,8 @@ export async function iteratePhase(run: PrecopyRun): Promise<void> {
 function endSlot(run: PrecopyRun, limiter: RateLimiter, t: number): void {
   const p = run.params();
   const { stats } = run;
-  run.meter.measure(t, run.output.written, {
+  run.output.countControlBytes(); // the transport's writes of this slot, also those that went out after the last batch
+  run.meter.measure(t, run.output.transferred, {
     downtimeLimit: p['downtime-limit'], remaining: stats.remaining, dirtyPagesRate: stats.dirtyPagesRate,
   });
   run.recorder.measured(run.meter);
@@ -66,10 +68,15 @@ function switchoverDue(run: PrecopyRun, pending: number): boolean {
   return guardStep('iterate', 'convergence rule', () => run.convergence(input));
 }
 
-/** One iterate() of at most `budget` bytes, written out; returns the stream bytes it took. */
+/**
+ * One iterate() of at most `budget` bytes, written out; returns the bytes it used of the budget: its stream
+ * bytes and the pages a transport's control path took (QEMU's rate_limit_used counts both when taken).
+ */
 async function sendBatch(run: PrecopyRun, pendingBefore: number, budget: number): Promise<number> {
+  const takenBefore = run.saver.controlBytesTaken ?? 0;
   guardStep('iterate', 'iterate', () => run.saver.iterate(budget));
-  const sent = await run.output.flush();
+  const taken = (run.saver.controlBytesTaken ?? 0) - takenBefore;
+  const sent = (await run.output.flush()) + taken;
   const after = run.saver.pendingBytes(run.meter.thresholdBytes);
   run.meter.addPages(Math.max(0, pendingBefore - after) / TARGET_PAGE_SIZE);
   run.recorder.remaining(after);

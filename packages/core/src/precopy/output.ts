@@ -5,9 +5,13 @@ import type { ByteSink, MigrationSaver } from './interfaces.js';
 import type { PrecopyStatsRecorder } from './precopy-stats.js';
 import type { SinkStallGuard } from './stall-guard.js';
 
-/** Moves what the saver produced to the sink, one awaited write per chunk (the sink's backpressure). */
+/**
+ * Moves what the saver produced to the sink, one awaited write per chunk (the sink's backpressure), and
+ * counts what went out: the stream, and what the transport sent beside it (RDMA WRITE of RAM pages).
+ */
 export class StreamOutput {
   #written = 0;
+  #controlSent = 0;
 
   constructor(
     private readonly saver: MigrationSaver,
@@ -21,6 +25,14 @@ export class StreamOutput {
   /** Stream bytes handed to the sink so far. */
   get written(): number {
     return this.#written;
+  }
+
+  /**
+   * Bytes sent so far (query-migrate's transferred, what the bandwidth is measured on): the stream and the
+   * saver's controlBytesSent as of the last flush or countControlBytes (QEMU's qemu_file_credit_transfer).
+   */
+  get transferred(): number {
+    return this.#written + this.#controlSent;
   }
 
   /**
@@ -47,7 +59,7 @@ export class StreamOutput {
       this.recorder.streamBytes(chunk.length, this.guest.inDowntime);
     }
     this.#written += n;
-    this.recorder.transferred(this.#written);
+    this.countControlBytes();
     return n;
   }
 
@@ -60,5 +72,18 @@ export class StreamOutput {
     if (stalled !== undefined) raiseMade(stalled);
     if (phase === 'write') this.cancel.check();
     return raiseFailure(phase, `migration stream write failed: ${errorMessage(err)}`, err);
+  }
+
+  /**
+   * Takes in what the transport sent beside the stream since the last call (its writes run behind the
+   * stream's): precopy-bytes or downtime-bytes, and transferred.
+   */
+  countControlBytes(): void {
+    const sent = this.saver.controlBytesSent ?? 0;
+    if (sent > this.#controlSent) {
+      this.recorder.streamBytes(sent - this.#controlSent, this.guest.inDowntime);
+      this.#controlSent = sent;
+    }
+    this.recorder.transferred(this.transferred);
   }
 }

@@ -20,13 +20,13 @@ export class PrecopyStatsRecorder {
     this.stats.expectedDowntime = downtimeLimit;
   }
 
-  /** `bytes` of stream went to the sink: precopy-bytes while the guest runs, downtime-bytes once it does not. */
+  /** `bytes` went out (stream, or beside it): precopy-bytes while the guest runs, downtime-bytes once it does not. */
   streamBytes(bytes: number, inDowntime: boolean): void {
     if (inDowntime) this.stats.downtimeBytes += bytes;
     else this.stats.precopyBytes += bytes;
   }
 
-  /** Stream bytes handed to the sink so far. */
+  /** Bytes sent so far (the stream and what the transport sent beside it). */
   transferred(bytes: number): void {
     this.stats.transferred = bytes;
   }

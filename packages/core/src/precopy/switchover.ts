@@ -28,6 +28,7 @@ export async function switchover(run: PrecopyRun): Promise<void> {
   } finally {
     run.stall.leave();
   }
+  run.output.countControlBytes(); // the transport's last writes went out before the stream's end
 }
 
 async function sendRest(run: PrecopyRun): Promise<void> {
@@ -55,7 +56,7 @@ async function sendRest(run: PrecopyRun): Promise<void> {
  */
 export function completeRun(run: PrecopyRun): PrecopyResult {
   run.stall.stop();
-  run.recorder.completed(run.now(), run.output.written);
+  run.recorder.completed(run.now(), run.output.transferred);
   run.throttle.stop();
   run.opts.onProgress?.(run.stats);
   if (run.state.status === 'cancelling') throw new CancelRequested();

@@ -14,7 +14,7 @@ export function syncDirty(run: PrecopyRun): number {
   const before = run.saver.pendingBytes(threshold);
   guardStep('iterate', 'dirty sync', () => run.saver.syncDirty());
   const after = run.saver.pendingBytes(threshold);
-  const record = run.syncs.record(run.now(), before, after, run.output.written);
+  const record = run.syncs.record(run.now(), before, after, run.output.transferred);
   if (record.period !== undefined && record.pass > 1) triggerThrottle(run, record.period);
   run.recorder.synced(record.pass, run.syncs.dirtyPagesRate);
   run.opts.onPass?.(record.pass);
@@ -36,7 +36,7 @@ function syncInfo(run: PrecopyRun, record: SyncRecord): SyncInfo {
     time: record.time,
     remaining: record.remaining,
     dirtiedPages: record.dirtiedPages,
-    transferred: run.output.written,
+    transferred: run.output.transferred,
     bandwidth: run.meter.bytesPerSecond,
     maxSize: run.meter.thresholdBytes,
     dirtyPagesRate: run.syncs.dirtyPagesRate,

@@ -91,7 +91,7 @@ describe("QEMU 7.2's own small stream (1 MiB, six data pages) split at every byt
       const want = { cut, zeros: smallMeta.queryMigrate.ram.duplicate, pages: smallMeta.queryMigrate.ram.normal, wrong: 0, runstate: smallMeta.runstate };
       if (got.zeros !== want.zeros || got.pages !== want.pages || got.wrong !== 0 || got.runstate !== want.runstate) expect(got).toEqual(want);
     }
-  });
+  }, 120_000); // ~27 600 cuts, each a whole parse: far past vitest's 5 s default on a loaded machine
 });
 
 describe('StreamLoader with a stream made by QEMU 7.2', () => {

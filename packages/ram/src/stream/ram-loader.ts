@@ -1,3 +1,4 @@
+import type { RamLoadControl } from '@mig/core';
 import { copyBytes } from '@mig/savevm';
 import { PAGE_SIZE } from '../memory/constants.js';
 import type { GuestRam } from '../memory/guest-ram.js';
@@ -14,6 +15,8 @@ export type XbzrlePageHandler = (dest: Uint8Array, destOffset: number, src: Uint
 export interface RamLoaderOptions {
   readonly ram: GuestRam;
   readonly onXbzrle?: XbzrlePageHandler;
+  /** The transport's RAM hooks (rdma: HOOK records and the block list go to its registration handling). */
+  readonly control?: RamLoadControl;
 }
 
 /**
@@ -35,7 +38,7 @@ export class RamLoader implements RamVisitor {
   constructor(options: RamLoaderOptions) {
     this.blocks = options.ram.blocks;
     this.xbzrle = options.onXbzrle;
-    this.section = new RamSectionReader(options.ram.blocks, this);
+    this.section = new RamSectionReader(options.ram.blocks, this, options.control);
   }
 
   onPage(blockIndex: number, offset: number, buf: Uint8Array, bufOffset: number): void {

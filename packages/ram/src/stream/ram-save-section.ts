@@ -1,5 +1,5 @@
 import type { IterativeSaveSection, StreamWriter } from '@mig/savevm';
-import type { DirtyBitmap as DirtyBitmapType } from '@mig/core';
+import type { DirtyBitmap as DirtyBitmapType, RamControlPhase, RamSaveControl } from '@mig/core';
 import { DirtyBitmap } from '@mig/core';
 import { PAGE_SIZE } from '../memory/constants.js';
 import type { GuestRam } from '../memory/guest-ram.js';
@@ -27,6 +27,12 @@ export interface RamSaveSectionOptions {
   readonly now?: () => number;
   /** The section id in the stream; QEMU 7.2's for `-machine none` (2) by default. */
   readonly sectionId?: number;
+  /**
+   * A transport that carries RAM itself (rdma): its hooks run around each body and see every page first
+   * (QEMU's ram_control_*). A page it takes gets no record; XBZRLE and the zero check never see it, as in
+   * QEMU 7.2, whose ram_save_target_page tries the control path first.
+   */
+  readonly control?: RamSaveControl;
 }
 
 /**
@@ -54,20 +60,24 @@ export class RamSaveSection implements IterativeSaveSection {
   /** Block of the last page record written (CONTINUE when the next page is in it), across sections. */
   private lastSentBlock = -1;
   private readonly xbzrle: XbzrleState | undefined;
+  private readonly control: RamSaveControl | undefined;
 
-  /** Counters for query-migrate. */
-  normalPages = 0;
+  /** PAGE records written (normalPages adds the pages the control path wrote). */
+  private recordPages = 0;
+  /** ZERO records written (zeroPages adds the zero pages the control path sent as a mark). */
+  private zeroRecords = 0;
   /**
-   * RAM bytes counted as QEMU 7.2 counts ram.transferred: page records (header, idstr, data) and the EOS
+   * Stream bytes counted as QEMU 7.2 counts ram.transferred: page records (header, idstr, data) and the EOS
    * of each iterate/complete; not the file header, section framing, MEM_SIZE or device sections.
    */
   ramTransferredBytes = 0;
-  zeroPages = 0;
   dirtySyncCount = 0;
   /** XBZRLE records written (the encoder's `pages` also counts hits that were skipped or overflowed). */
   xbzrleRecords = 0;
   /** Pages handled (QEMU's target_page_count). */
   targetPages = 0;
+  /** Pages the control hook took (sent by RDMA: no record in the stream). */
+  controlPages = 0;
 
   constructor(options: RamSaveSectionOptions) {
     if ((options.pageSize ?? PAGE_SIZE) !== PAGE_SIZE) {
@@ -79,6 +89,7 @@ export class RamSaveSection implements IterativeSaveSection {
     this.harvest = new RamDirtyHarvest(options.ram, options.dirty);
     this.toSend = options.ram.blocks.map((b) => new DirtyBitmap(b.usedLength / PAGE_SIZE));
     if (options.xbzrle !== undefined) this.xbzrle = new XbzrleState(options.ram, options.xbzrle, options.now ?? Date.now);
+    this.control = options.control;
   }
 
   /** Whether XBZRLE is on for this migration. */
@@ -104,14 +115,37 @@ export class RamSaveSection implements IterativeSaveSection {
     this.xbzrle.resize(cacheBytes);
   }
 
-  /** query-migrate ram.transferred (see ramTransferredBytes). */
+  /**
+   * query-migrate ram.transferred as QEMU 7.2 counts it: ramTransferredBytes, the bytes the control path
+   * wrote, and 1 byte per page it took (control_save_page credits the 1 byte qemu_rdma_save_page reports).
+   */
   get transferredBytes(): number {
-    return this.ramTransferredBytes;
+    return this.ramTransferredBytes + this.controlBytesSent + this.controlPages;
   }
 
-  /** Bytes of page data sent as PAGE records (query-migrate ram.normal-bytes). */
+  /** query-migrate ram.normal: PAGE records and pages the control path wrote (QEMU's acct_update_position). */
+  get normalPages(): number {
+    return this.recordPages + this.controlBytesSent / PAGE_SIZE;
+  }
+
+  /** query-migrate ram.duplicate: ZERO records and zero pages the control path sent as a mark (COMPRESS). */
+  get zeroPages(): number {
+    return this.zeroRecords + (this.control?.sent?.zeroBytes ?? 0) / PAGE_SIZE;
+  }
+
+  /** Bytes of page data sent as pages (query-migrate ram.normal-bytes). */
   get normalBytes(): number {
     return this.normalPages * PAGE_SIZE;
+  }
+
+  /** Pages the control path took, a page each: they count against each iterate budget when taken. */
+  get controlBytesTaken(): number {
+    return this.controlPages * PAGE_SIZE;
+  }
+
+  /** Bytes the control path has written of the pages it took (transferred, bandwidth), counted when sent. */
+  get controlBytesSent(): number {
+    return this.control?.sent?.writtenBytes ?? 0;
   }
 
   /** query-migrate ram.remaining. */
@@ -119,9 +153,17 @@ export class RamSaveSection implements IterativeSaveSection {
     return this.pending();
   }
 
+  /** MEM_SIZE and the block list, the control hooks' setup (RDMA: HOOK, the block exchange), EOS. */
   setup(out: StreamWriter): void {
     writeRamMemSize(out, this.ram.blocks);
+    this.control?.beforeIterate(out, 'setup');
+    this.control?.afterIterate(out, 'setup');
     writeRamEos(out);
+  }
+
+  /** A control hook that queues its I/O may ask the walk to come back later (bounded memory). */
+  whenReady(): Promise<void> | undefined {
+    return this.control?.whenReady?.();
   }
 
   /**
@@ -147,18 +189,32 @@ export class RamSaveSection implements IterativeSaveSection {
    */
   iterate(out: StreamWriter, budget: number): boolean {
     if (!this.synced) this.syncDirty();
-    const limit = out.bytesWritten + budget;
+    this.beforeBody(out, 'round');
+    // pages the control path took count against the budget as in the stream (QEMU's rate_limit_used += size)
+    const limit = out.bytesWritten + this.controlBytesTaken + budget;
     while (this.toSendCount > 0) {
       this.sendNextPage(out);
-      if (out.bytesWritten >= limit) break; // at least one page per call, so a small budget still makes progress
+      // at least one page per call, so a small budget still makes progress
+      if (out.bytesWritten + this.controlBytesTaken >= limit) break;
     }
-    this.ramTransferredBytes += writeRamEos(out);
+    this.afterBody(out, 'round');
     return this.toSendCount === 0;
   }
 
   complete(out: StreamWriter): void {
     if (this.xbzrle) this.xbzrle.lastStage = true;
+    this.beforeBody(out, 'finish');
     while (this.toSendCount > 0) this.sendNextPage(out);
+    this.afterBody(out, 'finish');
+  }
+
+  private beforeBody(out: StreamWriter, phase: RamControlPhase): void {
+    this.control?.beforeIterate(out, phase);
+  }
+
+  /** after_iterate must come before EOS: the RDMA destination reads no stream bytes until it is done. */
+  private afterBody(out: StreamWriter, phase: RamControlPhase): void {
+    this.control?.afterIterate(out, phase);
     this.ramTransferredBytes += writeRamEos(out);
   }
 
@@ -187,18 +243,24 @@ export class RamSaveSection implements IterativeSaveSection {
     const bi = this.cursorBlock;
     const block = this.ram.blocks[bi]!;
     const offset = page * PAGE_SIZE;
+    if (this.control?.savePage(bi, offset) === true) {
+      // no header written: CONTINUE stays relative to the last record in the stream (QEMU's last_sent_block)
+      this.controlPages++;
+      this.targetPages++;
+      return;
+    }
     const id = bi === this.lastSentBlock ? null : this.blockIds[bi]!;
     const x = this.xbzrle?.active ? this.xbzrle : undefined;
     if (isZeroPage(block.bytes, offset)) {
       this.ramTransferredBytes += writeRamZero(out, id, offset, 0);
-      this.zeroPages++;
+      this.zeroRecords++;
       // a cached copy of the old content would be stale: the cache now holds a zero page for it
       if (x && !x.lastStage) x.encoder.cacheZeroPage((this.ram.firstPage[bi]! + page) * PAGE_SIZE, this.dirtySyncCount);
     } else if (x) {
       if (!this.sendXbzrlePage(out, x, bi, page, id)) return; // unchanged since last sent: nothing goes out
     } else {
       this.ramTransferredBytes += writeRamPage(out, id, offset, block.bytes, offset);
-      this.normalPages++;
+      this.recordPages++;
     }
     this.targetPages++;
     this.lastSentBlock = bi;
@@ -221,7 +283,7 @@ export class RamSaveSection implements IterativeSaveSection {
     } else {
       // cache miss or overflow: the bytes the cache now holds (or the guest page), as a normal page
       this.ramTransferredBytes += writeRamPage(out, id, offset, enc.sendBuf, enc.sendOff);
-      this.normalPages++;
+      this.recordPages++;
     }
     return true;
   }

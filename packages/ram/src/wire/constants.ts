@@ -13,7 +13,7 @@ export const RamFlag = {
   EOS: 0x10,
   CONTINUE: 0x20,
   XBZRLE: 0x40,
-  /** RDMA hook; not supported. */
+  /** RDMA hook (be64 0x80, no address): read only with a RAM control hook (RamLoaderOptions.control). */
   HOOK: 0x80,
   /** Compressed page (compress capability); not supported. */
   COMPRESS_PAGE: 0x100,
@@ -22,7 +22,7 @@ export type RamFlag = (typeof RamFlag)[keyof typeof RamFlag];
 
 /** The low bits of a ram record that hold flags: offsets are page aligned (TARGET_PAGE_BITS 12). */
 export const RAM_FLAGS_MASK = 0xfff;
-/** Flags this codec understands. */
+/** Flags this codec understands without a RAM control hook. */
 export const RAM_KNOWN_FLAGS =
   RamFlag.ZERO | RamFlag.MEM_SIZE | RamFlag.PAGE | RamFlag.EOS | RamFlag.CONTINUE | RamFlag.XBZRLE;
 

@@ -1,4 +1,5 @@
-import { be32, hex, printable, type LoadContext, type LoadSection, type SectionRecordKind } from '@mig/savevm';
+import type { RamLoadControl } from '@mig/core';
+import { be32, hex, latin1, printable, type LoadContext, type LoadSection, type SectionRecordKind } from '@mig/savevm';
 import { PAGE_SIZE } from '../memory/constants.js';
 import { RAM_FLAGS_MASK, RAM_KNOWN_FLAGS, RAM_SECTION, RamFlag, XBZRLE_ENCODING_FLAG } from './constants.js';
 import type { RamBlockSize } from './ram-record-writer.js';
@@ -40,14 +41,23 @@ export class RamSectionReader implements LoadSection {
   private readonly blockIds: readonly Uint8Array[];
   private readonly ramTotal: number;
   private readonly v: RamVisitor;
+  private readonly control: RamLoadControl | undefined;
+  /** The flags this reader accepts: HOOK only with a control hook to hand it to. */
+  private readonly knownFlags: number;
   private lastBlock = -1;
   private memSizeSeen = false;
 
-  constructor(blocks: readonly RamBlockSize[], visitor: RamVisitor) {
+  /**
+   * `control`: the transport's RAM hooks (rdma). With them a HOOK record goes to `onHook` and each block of
+   * MEM_SIZE to `onBlockRegistered`, as QEMU's ram_control_load_hook; without them HOOK is refused.
+   */
+  constructor(blocks: readonly RamBlockSize[], visitor: RamVisitor, control?: RamLoadControl) {
     this.blocks = blocks;
     this.blockIds = blocks.map((b) => Buffer.from(b.idstr, 'utf8'));
     this.ramTotal = blocks.reduce((s, b) => s + b.usedLength, 0);
     this.v = visitor;
+    this.control = control;
+    this.knownFlags = RAM_KNOWN_FLAGS | (control === undefined ? 0 : RamFlag.HOOK);
   }
 
   begin(_kind: SectionRecordKind, _versionId: number, context: LoadContext): void {
@@ -67,7 +77,7 @@ export class RamSectionReader implements LoadSection {
     const lo = be32(b, p + 4);
     const flags = lo & RAM_FLAGS_MASK;
     const addr = hi * 0x100000000 + (lo - flags);
-    if ((flags & ~RAM_KNOWN_FLAGS) !== 0) throw this.unknownFlags(flags, context);
+    if ((flags & ~this.knownFlags) !== 0) throw this.unknownFlags(flags, context);
     const base = flags & ~RamFlag.CONTINUE;
     if (base === RamFlag.PAGE || base === RamFlag.ZERO || base === RamFlag.XBZRLE) {
       return this.parsePageRecord(b, p, end, addr, flags, base, context);
@@ -82,13 +92,25 @@ export class RamSectionReader implements LoadSection {
       context.record = 'ram MEM_SIZE';
       return this.parseMemSize(b, p, end, addr, context);
     }
+    if (base === RamFlag.HOOK && this.control !== undefined) return this.hook(context);
     context.record = 'ram record';
     throw context.error(`unknown combination of RAM flags ${hex(flags)}`);
   }
 
+  /** RAM_SAVE_FLAG_HOOK (be64 0x80, no address): the transport's registration runs at this point. */
+  private hook(context: LoadContext): number {
+    context.record = 'ram HOOK';
+    try {
+      this.control!.onHook();
+    } catch (e) {
+      throw context.error(e instanceof Error ? e.message : String(e), e);
+    }
+    return 8;
+  }
+
   private unknownFlags(flags: number, context: LoadContext): Error {
     context.record = 'ram record';
-    const unknown = flags & ~RAM_KNOWN_FLAGS;
+    const unknown = flags & ~this.knownFlags;
     const named = FLAG_NAMES.filter(([f]) => (unknown & f) !== 0).map(([, n]) => n);
     return context.error(`unknown RAM flag(s) ${hex(unknown)}${named.length ? ` (${named.join(', ')}: not supported)` : ''} in ${hex(flags)}`);
   }
@@ -177,7 +199,20 @@ export class RamSectionReader implements LoadSection {
       q += 1 + idLen + 8;
     }
     this.memSizeSeen = true;
+    this.registerBlocks(listed, context);
     this.v.onMemSize?.(listed);
     return q - p;
+  }
+
+  /** RAM_CONTROL_BLOCK_REG per block, in the stream's order, once the whole record was read. */
+  private registerBlocks(listed: readonly RamBlockSize[], context: LoadContext): void {
+    if (this.control === undefined) return;
+    for (const block of listed) {
+      try {
+        this.control.onBlockRegistered(block.idstr);
+      } catch (e) {
+        throw context.error(e instanceof Error ? e.message : String(e), e);
+      }
+    }
   }
 }

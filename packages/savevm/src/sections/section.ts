@@ -37,6 +37,14 @@ export interface IterativeSaveSection extends SectionIdentity {
   whenReady?(): Promise<void> | undefined;
   /** Its VMDESCRIPTION entry, if it has a vmstate description (ram and block have none). */
   vmdesc?(): VmdescDevice | undefined;
+  /**
+   * A section whose data a transport carries itself (ram over rdma: pages by RDMA WRITE, no record): the
+   * bytes handed to that control path so far, counted against the iterate budget when taken (QEMU's
+   * ram_control_save_page adds them to the rate limit).
+   */
+  readonly controlBytesTaken?: number;
+  /** Of those, the bytes the transport has sent so far, counted when sent (transferred, bandwidth). */
+  readonly controlBytesSent?: number;
 }
 
 /** What a non-iterative section may need when it is saved at switchover. */

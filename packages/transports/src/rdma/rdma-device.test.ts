@@ -5,6 +5,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
 import { describe, expect, it } from 'vitest';
+import { createRamBlock, DirtyBitmap, GuestRam, RamLoader, RamSaveSection } from '@mig/ram';
+import { SavevmSaver, StreamReader } from '@mig/savevm';
 import { listenIncoming, openOutgoing } from '../open.js';
 import { parseMigrationUri } from '../uri.js';
 import { ControlReceiver, ControlSender } from './protocol/control-channel.js';
@@ -94,6 +96,53 @@ describe.skipIf(!present)('rdma: over a real RDMA device (needs a device or soft
       await source.close();
       await dest.close();
     }
+  }, 120_000);
+
+  it.each([false, true])('the daemon workers\' path (pin-all %s): openOutgoing / listenIncoming with the RAM blocks, ram section and loader on the hooks', async (pinAll) => {
+    const MiB = 1 << 20;
+    const specs = [{ name: 'pc.ram', length: 8 * MiB }, { name: 'vga.vram', length: MiB }];
+    const memory = (fill: number) => specs.map((b) => new Uint8Array(new SharedArrayBuffer(b.length)).fill(fill));
+    const sourceBytes = memory(0);
+    sourceBytes[0]!.set(randomBytes(4 * MiB), 0);
+    sourceBytes[1]!.fill(0x5a, 0, 4096);
+    const source = new GuestRam(specs.map((b, i) => createRamBlock(b.name, sourceBytes[i]!, i * 0x1000_0000)));
+    const target = new GuestRam(specs.map((b, i) => createRamBlock(b.name, memory(0xee)[i]!, i * 0x1000_0000)));
+    // what apps/daemon's worker-ram.ts transportRam() hands the transport
+    const ramOf = (ram: GuestRam) => ram.blocks.map((b, i) => ({ name: b.idstr, offset: ram.firstPage[i]! * 4096, bytes: b.bytes }));
+    const uri = parseMigrationUri(`rdma:${deviceAddress()}:${40000 + ((process.pid + (pinAll ? 3 : 4)) % 20000)}`);
+    const listener = await listenIncoming(uri, { ram: ramOf(target) });
+    const loaded = (async () => {
+      const stream = await listener.accept();
+      const loader = new RamLoader({ ram: target, ...(stream.ramControl ? { control: stream.ramControl } : {}) });
+      const reader = new StreamReader({ machine: 'none', sections: [loader.section] });
+      for await (const chunk of stream) reader.push(chunk);
+      reader.end();
+      return loader;
+    })();
+    const sink = await openOutgoing(uri, { rdmaPinAll: pinAll, ram: ramOf(source) });
+    expect(sink.ramControl).toBeDefined();
+    const dirty = source.blocks.map((b) => new DirtyBitmap(b.usedLength / 4096));
+    const section = new RamSaveSection({ ram: source, dirty, control: sink.ramControl! });
+    const saver = new SavevmSaver({ machine: 'none', sections: [section] });
+    const flush = async (): Promise<void> => {
+      for (const chunk of saver.drainOutput()) await sink.write(chunk);
+    };
+    saver.setup();
+    await flush();
+    saver.syncDirty();
+    while (saver.pendingBytes(0) > 0) {
+      saver.iterate(4 * MiB);
+      await flush();
+      const ready = saver.whenReady();
+      if (ready) await ready;
+    }
+    saver.complete('running');
+    await flush();
+    await sink.end();
+    const loader = await loaded;
+    expect([loader.normalPages, loader.zeroPages]).toEqual([0, 0]); // every page came by RDMA WRITE
+    for (const block of source.blocks) expect(sha(target.find(block.idstr)!.bytes), block.idstr).toBe(sha(block.bytes));
+    await listener.close();
   }, 120_000);
 
   it('a port nobody listens on fails with a TransportError, not a hang', async () => {

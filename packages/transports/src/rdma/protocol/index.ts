@@ -15,3 +15,6 @@ export { applyDestBlocks, SourceBlock, sourceBlocks, type RamBlockInfo } from '.
 export { RdmaRamWriter, type RamWriterStats, type RdmaWritePort } from './ram-writer.js';
 export { DestinationRegistrations, type RdmaRegisterPort } from './dest-registrations.js';
 export * from './work-request-id.js';
+export { RdmaRamSaveControl } from './ram-save-control.js';
+export { RdmaRamLoadControl } from './ram-load-control.js';
+export { RdmaStreamReader, RdmaStreamWriter } from './ram-stream.js';
