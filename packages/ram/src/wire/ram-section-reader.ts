@@ -1,5 +1,5 @@
 import type { RamLoadControl } from '@mig/core';
-import { be32, hex, latin1, printable, type LoadContext, type LoadSection, type SectionRecordKind } from '@mig/savevm';
+import { be32, hex, printable, type LoadContext, type LoadSection, type SectionRecordKind } from '@mig/savevm';
 import { PAGE_SIZE } from '../memory/constants.js';
 import { RAM_FLAGS_MASK, RAM_KNOWN_FLAGS, RAM_SECTION, RamFlag, XBZRLE_ENCODING_FLAG } from './constants.js';
 import type { RamBlockSize } from './ram-record-writer.js';
