@@ -72,6 +72,17 @@ const BAD: Record<string, BadCall[]> = {
     { args: { val: 0, size: 4096, filename: 5 }, names: 'filename' },
     { args: { val: 0, size: 4096 }, names: 'filename' },
   ],
+  // (an unknown member alone: QEMU names the missing qom-type or id first, so these name what they break)
+  'object-add': [
+    { args: { id: 'a' }, names: 'qom-type' },
+    { args: { 'qom-type': 'authz-simple', id: 'a', identity: 5 }, names: 'identity' },
+    { args: { 'qom-type': 'authz-simple', id: 'a', identity: 'x', 'no-such-argument': 1 }, names: 'no-such-argument' },
+  ],
+  'object-del': [
+    { args: {}, names: 'id' },
+    { args: { id: 5 }, names: 'id' },
+    { args: { id: 'a', 'no-such-argument': 1 }, names: 'no-such-argument' },
+  ],
   'human-monitor-command': [
     { args: { 'command-line': 5 }, names: 'command-line' },
     { args: {}, names: 'command-line' },
@@ -115,8 +126,11 @@ const BAD: Record<string, BadCall[]> = {
   ],
 };
 
+/** Commands whose required members QEMU checks before unknown ones: their table names an unknown member itself. */
+const REQUIRED_FIRST = new Set(['object-add', 'object-del']);
+
 function callsFor(command: string): BadCall[] {
-  return [...(BAD[command] ?? []), unknownArgument(command)];
+  return [...(BAD[command] ?? []), ...(REQUIRED_FIRST.has(command) ? [] : [unknownArgument(command)])];
 }
 
 /** Runs every bad call for `commands` (quit last) on `vm`; returns the errors, checking liveness after each. */
