@@ -7,7 +7,6 @@
 // guest left them, the target never runs the guest, and a retry over a healthy link completes with equal
 // sha256 on both ends.
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { defaultParameters } from '@mig/core';
 import { cleanupAll, cleanupVms, QEMU_SKIP_MESSAGE, requireQemu, requireTestHosts, sha256File, TEST_HOSTS_SKIP_MESSAGE, type CutAction } from '@mig/test-helpers';
 import {
   approach, expectRamIntact, expectSourceFailedAndRunning, expectTargetNeverRan, launchSource, observe, PORTS, query, retry,
@@ -158,7 +157,6 @@ describe.skipIf(!ready)(`link faults between two test hosts${ready ? '' : ` (${w
  */
 const STALL_TIMEOUT_MS = 3000;
 /** x-stall-timeout came with branch stall; without it in @mig/core's parameters these cases are todo. */
-const hasStallTimeout = 'x-stall-timeout' in defaultParameters();
 
 interface StallCase extends FaultCase {
   fault: 'link-down' | 'blackhole';
@@ -218,7 +216,6 @@ describe.skipIf(!ready)(`blackholed links, detected by x-stall-timeout${ready ? 
   afterAll(cleanupAll);
   for (const s of STALLS) {
     const name = `${s.fault} in ${s.phase} (x-stall-timeout ${STALL_TIMEOUT_MS} ms on both ends): both fail saying the peer went silent, the source runs on intact, the target never runs, a retry completes`;
-    if (hasStallTimeout) it(name, () => stallCase(s));
-    else it.todo(name);
+    it(name, () => stallCase(s));
   }
 });
