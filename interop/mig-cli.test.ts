@@ -145,11 +145,12 @@ describe('mig migrate and mig status', () => {
     const finish = end.migrateT + end.totalTimeMs;
     const samples = lines.filter((l) => l['type'] === 'sample' && l['status'] === 'active') as { t: number; progress: { etaMs: number | null } }[];
     const late = samples.filter((s) => s.t - end.migrateT >= end.totalTimeMs / 3 && s.t < finish - 200);
+    console.log(`${srcKind} → ${dstKind}: ETA (ms) against the time left (ms), from a third on: ${late.map((s) => `${s.progress.etaMs}/${finish - s.t}`).join(' ')}`);
     expect(late.length).toBeGreaterThan(5);
     for (const s of late) {
       const left = finish - s.t;
       expect(s.progress.etaMs, `ETA at t=${s.t} with ${left} ms left`).not.toBeNull();
-      expect(Math.abs(s.progress.etaMs! - left)).toBeLessThanOrEqual(0.5 * left + 200);
+      expect(Math.abs(s.progress.etaMs! - left), `ETA ${s.progress.etaMs} ms at t=${s.t} with ${left} ms left`).toBeLessThanOrEqual(0.5 * left + 200);
     }
     expect(await e.src.hashRam()).toBe(await e.dst.hashRam());
   });

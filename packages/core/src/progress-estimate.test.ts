@@ -131,6 +131,23 @@ describe('ProgressEstimator (injected clock)', () => {
     expect(Math.max(...errors)).toBeLessThanOrEqual(0.5);
   });
 
+  it('leaves out of the ETA what the switchover sends in the downtime (pending ≤ bandwidth × downtime-limit)', () => {
+    const threshold = 64 * MiB * 0.3;
+    const feed = (switchoverBytes?: number) => {
+      const est = new ProgressEstimator({ totalBytes: 256 * MiB });
+      let e: ProgressEstimate | undefined;
+      // 64 MiB/s for 3 s, ending with 30 MiB pending
+      for (let t = 0; t <= 3000; t += 250) {
+        const remaining = 30 * MiB + ((3000 - t) / 1000) * 64 * MiB;
+        e = est.sample({ time: t, remaining, pass: 2, dirtyRate: 0, dirtyPending: 0, ...(switchoverBytes === undefined ? {} : { switchoverBytes }) });
+      }
+      return e!.etaMs!;
+    };
+    expect(feed()).toBeCloseTo((30 / 64) * 1000, -1);
+    expect(feed(threshold)).toBeCloseTo(((30 * MiB - threshold) / (64 * MiB)) * 1000, -1);
+    expect(feed(64 * MiB)).toBe(0); // all of it goes at the switchover
+  });
+
   it('a guest dirtying faster than the link: no ETA once the dirty rate is known, the percent held', () => {
     const est = new ProgressEstimator({ totalBytes: 100 * MiB });
     est.sample({ time: 0, remaining: 100 * MiB, pass: 1, dirtyRate: 0 });

@@ -7,7 +7,8 @@
  * chunk read and sent). Processing runs at a rate measured over a sliding window of samples; the guest adds
  * data back at its dirty rate. What is left — the pending set plus what the guest dirtied since the last sync,
  * when the sampler can count it — takes left ÷ (rate − dirty rate): the sum of the passes still to come when
- * each pass is the data dirtied during the one before. The percentage is processed ÷ (processed + what is still
+ * each pass is the data dirtied during the one before; less what the switchover sends in the downtime, when the
+ * sampler knows that threshold. The percentage is processed ÷ (processed + what is still
  * expected to be processed), held at its highest and kept below 100 until the migration completes.
  *
  * The dirty rate: the growth of `dirtyPending` over the window while the pass stays the same (this sees the
@@ -29,6 +30,11 @@ export interface ProgressSample {
    * its dirty bitmaps; absent against QEMU, which does not tell).
    */
   dirtyPending?: number;
+  /**
+   * What the switchover sends with the guest stopped (QEMU's rule: once pending ≤ bandwidth × downtime-limit):
+   * that rest goes out unthrottled in the downtime, not at the processing rate, so the ETA leaves it out.
+   */
+  switchoverBytes?: number;
 }
 
 export interface ProgressEstimate {
@@ -101,7 +107,8 @@ export class ProgressEstimator {
     const dirtyRate = s.dirtyPending === undefined ? Math.max(0, s.dirtyRate) : this.#dirtyRate(s.time, s.dirtyRate);
     const left = remaining + Math.max(0, s.dirtyPending ?? 0);
     const drain = rate - dirtyRate;
-    const etaMs = left === 0 ? 0 : rate > 0 && drain > 0 ? Math.round((left / drain) * 1000) : null;
+    const draining = Math.max(0, left - Math.max(0, s.switchoverBytes ?? 0));
+    const etaMs = left === 0 ? 0 : rate > 0 && drain > 0 ? Math.round((draining / drain) * 1000) : null;
     const expectedLeft = left === 0 ? 0 : drain > 0 ? left * (rate / drain) : rate > 0 ? Infinity : left;
     const raw = (100 * this.#processed) / (this.#processed + expectedLeft);
     if (Number.isFinite(raw)) this.#percent = Math.min(99.9, Math.max(this.#percent, raw));

@@ -133,7 +133,15 @@ export class OutgoingMigration {
       pass: s.dirtySyncCount,
       dirtyRate: s.dirtyPagesRate * (s.pageSize || 4096),
       dirtyPending,
+      switchoverBytes: this.#switchoverBytes(s.mbps),
     });
+  }
+
+  /** QEMU's switchover threshold, bandwidth × downtime-limit: what goes out with the guest stopped, not in the ETA. */
+  #switchoverBytes(mbps: number): number {
+    const p = this.settings.parameters;
+    const bandwidth = Number.isFinite(mbps) && mbps > 0 ? (mbps * 1e6) / 8 : p['max-bandwidth'];
+    return (bandwidth * p['downtime-limit']) / 1000;
   }
 
   #blockEnabled(): boolean {
