@@ -252,7 +252,7 @@ export class Daemon {
     const migrate = this.#migrateControl();
     return {
       ...versionHandlers(),
-      ...runStateHandlers({ vm: this.vm, quit: () => void this.shutdown('host-qmp-quit') }),
+      ...runStateHandlers({ vm: this.vm, quit: () => void this.shutdown('host-qmp-quit'), drain: () => this.diskWorkloads.idle() }),
       ...migrateHandlers(migrate),
       ...fdHandlers(this.descriptors),
       ...objectHandlers(this.objects),

@@ -113,6 +113,11 @@ export class DiskWorkload {
   /** Stops, then waits for the writes in flight. */
   async close(): Promise<void> {
     this.stop();
+    await this.idle();
+  }
+
+  /** Resolves once no write is in flight. */
+  async idle(): Promise<void> {
     while (this.#inFlight > 0) await new Promise<void>((resolve) => this.#idle.push(resolve));
   }
 

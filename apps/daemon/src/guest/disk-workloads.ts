@@ -43,6 +43,11 @@ export class DiskWorkloads {
     return [...this.#byDrive.values()].map((w) => w.info());
   }
 
+  /** Resolves once no workload has a write in flight (QEMU's stop drains block I/O before it answers). */
+  async idle(): Promise<void> {
+    await Promise.all([...this.#byDrive.values()].map((w) => w.idle()));
+  }
+
   /** Stops every workload and waits for its writes in flight. */
   async close(): Promise<void> {
     await Promise.all([...this.#byDrive.values()].map((w) => w.close()));

@@ -14,15 +14,20 @@ export interface RunStateControl {
   };
   /** Shuts the daemon down (SHUTDOWN, exit); called after the reply has gone out. */
   quit(): void;
+  /** The guest's disk writes in flight have landed (QEMU's stop drains block I/O before it answers). */
+  drain?(): Promise<void>;
 }
 
 export function runStateHandlers(ctl: RunStateControl): Pick<QmpHandlers, 'query-status' | 'stop' | 'cont' | 'quit'> {
   const { vm } = ctl;
   return {
     'query-status': () => ({ status: vm.runstate, running: vm.running, singlestep: false }),
-    stop: () => {
+    stop: async () => {
       if (vm.runstate === 'inmigrate') vm.autostart = false;
-      else if (vm.running) vm.stop('paused');
+      else if (vm.running) {
+        vm.stop('paused');
+        await ctl.drain?.();
+      }
     },
     cont: () => {
       const state = vm.runstate;
