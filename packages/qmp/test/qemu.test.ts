@@ -7,6 +7,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { commands, QmpClient, QmpError, QmpServer, eventSchemas } from '../src/index.js';
 import { RawPeer, stubHandlers } from './support.js';
 
+/** Closes the client, ends QEMU and removes its folder (each of them may not have been made). */
+async function stopQemu(client: QmpClient | undefined, qemu: ChildProcess | undefined, dir: string | undefined): Promise<void> {
+  if (client && !client.isClosed) await client.close();
+  if (qemu && qemu.exitCode === null) {
+    qemu.kill('SIGTERM');
+    await new Promise((r) => qemu.once('exit', r));
+  }
+  if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+}
+
 const QEMU = 'qemu-system-x86_64';
 const INSTALL_HINT = 'QEMU 7.2 not installed: apt-get install qemu-system-x86 qemu-utils';
 
@@ -42,14 +52,7 @@ describe.skipIf(!haveQemu)('QmpClient against QEMU 7.2', () => {
     client = await QmpClient.connect({ kind: 'unix', path: sock }, { timeoutMs: 20_000, waitForSocket: true });
   }, 30_000);
 
-  afterAll(async () => {
-    if (client && !client.isClosed) await client.close();
-    if (qemu && qemu.exitCode === null) {
-      qemu.kill('SIGTERM');
-      await new Promise((r) => qemu.once('exit', r));
-    }
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => stopQemu(client, qemu, dir));
 
   it('reads a 7.2 greeting offering oob', () => {
     expect(client.greeting.QMP.version.qemu).toMatchObject({ major: 7, minor: 2 });
@@ -231,14 +234,7 @@ describe.skipIf(!haveQemu)('query-block against QEMU 7.2', () => {
     client = await QmpClient.connect({ kind: 'unix', path: sock }, { timeoutMs: 20_000, waitForSocket: true });
   }, 30_000);
 
-  afterAll(async () => {
-    if (client && !client.isClosed) await client.close();
-    if (qemu && qemu.exitCode === null) {
-      qemu.kill('SIGTERM');
-      await new Promise((r) => qemu.once('exit', r));
-    }
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => stopQemu(client, qemu, dir));
 
   it('parses with our strict schema: raw read-only, qcow2, qcow2 overlay on raw', async () => {
     const blocks = await client.queryBlock();
