@@ -37,7 +37,10 @@ describe.skipIf(!hasHosts)('link proxy on a test host', () => {
     expect(await proxy.next('cut')).toEqual({ ev: 'cut', action: 'reset', forwarded: at });
     // a reset drops what the target's kernel held unread (TCP's RST), so the target may see fewer than N
     const got = (await sink.next()) as { ev: string; how: string; n: number; sha: string };
-    expect(got).toMatchObject({ ev: 'done', how: 'ECONNRESET' });
+    // (the target's side may read as a reset or, seen once in a full run, as an end: what the test holds to is
+    // that it got no byte past N, and that the sender is refused)
+    expect(got.ev).toBe('done');
+    expect(got.how).toMatch(/^(ECONNRESET|end)$/);
     expect(got.n).toBeLessThanOrEqual(at);
     expect(got.sha).toBe(sha256(senderBytes(8 * MiB).subarray(0, got.n)));
     await sender.next();
